@@ -1,0 +1,1 @@
+"""Reasoning Playground: watch a reasoning model think, budget its thinking, test it on verifiable puzzles."""

@@ -1,0 +1,244 @@
+"""Loading and unloading models: presets, hub ids or local folders; 4-bit NF4 / 8-bit / full precision; CUDA or CPU.
+
+The hub is checked once with a short TCP probe so an unreachable hub fails in about a second (not after ~46 s of
+retries); offline, only local folders and the local cache are used, and the caller may fall back to the embedded
+default model.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
+
+from playground.presets import AUTO_GPU_ORDER, EMBEDDED_NAMES, PLACEHOLDER_DIR, PRESETS, TINY_REASONER_DIR, Preset
+from playground.presets import find_preset
+
+QUANTS = ("auto", "4bit", "8bit", "none")
+DEVICES = ("auto", "cuda", "cpu")
+
+
+class ModelLoadError(RuntimeError):
+    """A model could not be loaded; the message is meant for the user (what went wrong and what to do)."""
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to generate, with what the UI needs to describe it."""
+
+    model: torch.nn.Module
+    tokenizer: object
+    name: str  # what the user asked for, resolved ("tiny", a preset name, a hub id or a path)
+    source: str  # the folder or hub id actually loaded
+    preset: Preset | None
+    quant: str
+    device: str
+    description: str
+    placeholder: bool = False
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def context_length(self) -> int:
+        """Longest sequence the model takes (prompt + generated)."""
+        n = getattr(self.model.config, "max_position_embeddings", None) or 4096
+        return int(min(n, 131072))
+
+    @property
+    def params(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+
+def hub_reachable(timeout: float = 1.0) -> bool:
+    """True when the Hugging Face hub answers a TCP connect (never when HF_HUB_OFFLINE is set)."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    try:
+        with socket.create_connection(("huggingface.co", 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def embedded_default_path() -> Path:
+    """The embedded default: the trained tiny reasoner when shipped, else the placeholder (built on first use)."""
+    if (TINY_REASONER_DIR / "config.json").exists():
+        return TINY_REASONER_DIR
+    if not (PLACEHOLDER_DIR / "config.json").exists():
+        from training.placeholder import build_placeholder
+
+        build_placeholder(PLACEHOLDER_DIR)
+    return PLACEHOLDER_DIR
+
+
+def resolve_device(device: str) -> str:
+    """'auto' → 'cuda' when a GPU is visible, else 'cpu'; asking for CUDA without one is an error."""
+    if device not in DEVICES:
+        raise ModelLoadError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ModelLoadError("--device cuda was asked for but no CUDA GPU is visible; use --device cpu or auto")
+    return device
+
+
+def resolve_quant(quant: str, device: str) -> str:
+    """'auto' → 4-bit NF4 on CUDA, full precision on CPU."""
+    if quant not in QUANTS:
+        raise ModelLoadError(f"unknown quantization {quant!r}; choose one of {', '.join(QUANTS)}")
+    if quant == "auto":
+        return "4bit" if device == "cuda" else "none"
+    return quant
+
+
+def free_memory_gb(device: str) -> float:
+    """Free memory where the weights would go: GPU memory on CUDA, available RAM on CPU."""
+    if device == "cuda":
+        free, _ = torch.cuda.mem_get_info()
+        return free / 1e9
+    try:
+        with open("/proc/meminfo") as fh:
+            info = {line.split(":")[0]: int(line.split()[1]) for line in fh}
+        return info.get("MemAvailable", 0) / 1e6
+    except OSError:
+        return float("inf")
+
+
+def check_memory(preset: Preset, quant: str, device: str) -> None:
+    """Refuse a preset whose estimated need exceeds free memory, saying which presets would fit."""
+    need = preset.need_gb(quant)
+    if device == "cpu" and quant == "none":
+        need = preset.params_b * 4.1 + 1  # float32 on CPU
+    free = free_memory_gb(device)
+    if need <= free:
+        return
+    fits = [p.name for p in PRESETS.values() if p.need_gb("4bit") <= free]
+    where = "GPU" if device == "cuda" else "RAM"
+    hint = f" Presets that fit in 4-bit: {', '.join(fits)}." if fits else " No preset fits; use the embedded 'tiny'."
+    raise ModelLoadError(
+        f"{preset.name} needs about {need:.1f} GB ({quant}) but only {free:.1f} GB of {where} is free.{hint}"
+    )
+
+
+def _quant_kwargs(quant: str, device: str) -> dict:
+    if quant == "4bit":
+        compute = torch.bfloat16
+        cfg = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=compute,
+        )
+        return {"quantization_config": cfg, "dtype": compute}
+    if quant == "8bit":
+        return {"quantization_config": BitsAndBytesConfig(load_in_8bit=True)}
+    return {"dtype": torch.bfloat16 if device == "cuda" else torch.float32}
+
+
+def _describe_local(path: Path) -> tuple[str, bool]:
+    meta = path / "playground.json"
+    if meta.exists():
+        info = json.loads(meta.read_text())
+        return info.get("description", path.name), info.get("kind") == "placeholder"
+    return f"local model {path}", False
+
+
+def load_model(
+    name: str = "auto", quant: str = "auto", device: str = "auto", offline: bool = False, fallback: bool = True
+) -> LoadedModel:
+    """Load `name` (preset, hub id, local folder, 'tiny' or 'auto') and its tokenizer.
+
+    With `fallback`, a model that cannot be fetched because the hub is unreachable (or `offline`) is replaced by the
+    embedded default, and the returned notices say so. Other errors raise ModelLoadError with a user-facing message.
+    """
+    device = resolve_device(device)
+    notices: list[str] = []
+    online = not offline and hub_reachable()
+    name = (name or "auto").strip()
+    if name == "auto":
+        name = _auto_choice(device, online, notices)
+    if name.lower() in EMBEDDED_NAMES:
+        return _load(embedded_default_path(), "tiny", None, resolve_quant(quant, device), device, notices, True)
+    preset = find_preset(name)
+    path = Path(name).expanduser()
+    if preset is None and path.exists():
+        if not (path / "config.json").exists():
+            raise ModelLoadError(f"{path} is a folder but has no config.json: not a transformers model folder")
+        return _load(path, name, None, resolve_quant(quant, device), device, notices, True)
+    source = preset.hub_id if preset else name
+    quant = resolve_quant(quant, device)
+    if preset:
+        check_memory(preset, quant, device)
+    try:
+        return _load(source, preset.name if preset else name, preset, quant, device, notices, local_only=not online)
+    except ModelLoadError as err:
+        if not fallback or online:
+            raise
+        notices.append(f"{err} Falling back to the embedded default model.")
+        return _load(embedded_default_path(), "tiny", None, resolve_quant("auto", device), device, notices, True)
+
+
+def _auto_choice(device: str, online: bool, notices: list[str]) -> str:
+    if device == "cuda" and online:
+        free = free_memory_gb("cuda")
+        for candidate in AUTO_GPU_ORDER:
+            if PRESETS[candidate].need_gb("4bit") <= free:
+                return candidate
+    if device == "cuda" and not online:
+        notices.append("The Hugging Face hub is unreachable, so the embedded default model is used.")
+    return "tiny"
+
+
+def _load(
+    source: str | Path,
+    name: str,
+    preset: Preset | None,
+    quant: str,
+    device: str,
+    notices: list[str],
+    local_only: bool,
+) -> LoadedModel:
+    """Load weights and tokenizer from a folder or the hub (cache only when `local_only`)."""
+    kwargs = {"local_files_only": local_only, **_quant_kwargs(quant, device)}
+    if quant in ("4bit", "8bit") or device == "cuda":
+        kwargs["device_map"] = "auto" if device == "cuda" else {"": "cpu"}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(source), local_files_only=local_only)
+        model = AutoModelForCausalLM.from_pretrained(str(source), **kwargs)
+    except OSError as err:
+        where = "the hub is unreachable (offline) and it is not in the local cache" if local_only else str(err)
+        raise ModelLoadError(f"Could not load {name!r}: {where}.") from err
+    except (ValueError, ImportError, RuntimeError) as err:
+        raise ModelLoadError(f"Could not load {name!r}: {err}") from err
+    if device == "cpu" and quant == "none":
+        model.to("cpu")
+    model.eval()
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"  # batched generation appends to the right
+    placeholder = False
+    if Path(str(source)).exists():
+        description, placeholder = _describe_local(Path(str(source)))
+    else:
+        description = preset.description if preset else f"hub model {source}"
+    if placeholder:
+        notices.append(
+            "This is an UNTRAINED PLACEHOLDER with random weights: it streams noise. It exists so budgets and the "
+            "interface can be tried without a GPU; load a real model for real reasoning."
+        )
+    return LoadedModel(model, tokenizer, name, str(source), preset, quant, device, description, placeholder, notices)
+
+
+def unload(loaded: LoadedModel | None) -> None:
+    """Release a model's memory (GPU memory included) so that switching models does not grow memory."""
+    if loaded is None:
+        return
+    loaded.model = None
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

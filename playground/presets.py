@@ -1,0 +1,135 @@
+"""Model presets: the reasoning models the playground knows by name, with their chat format and recommended use.
+
+Any other hub id or local folder works too; a preset only adds good defaults (sampling, system prompt) and a memory
+estimate so a model that cannot fit is refused before a long download.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+TINY_REASONER_DIR = ASSETS / "tiny-reasoner"  # the trained embedded default (when shipped)
+PLACEHOLDER_DIR = ASSETS / "placeholder-tiny"  # built on demand by training/placeholder.py
+
+PHI_SYSTEM = (
+    "You are Phi, a language model trained by Microsoft to help users. Your role as an assistant involves thoroughly "
+    "exploring questions through a systematic thinking process before providing the final precise and accurate "
+    "solutions. This requires engaging in a comprehensive cycle of analysis, summarizing, exploration, reassessment, "
+    "reflection, backtracing, and iteration to develop well-considered thinking process. Please structure your "
+    "response into two main sections: Thought and Solution using the specified format: <think> {Thought section} "
+    "</think> {Solution section}. In the Thought section, detail your reasoning process in steps. Each step should "
+    "include detailed considerations such as analysing questions, summarizing relevant findings, brainstorming new "
+    "ideas, verifying the accuracy of the current steps, refining any errors, and revisiting previous steps. In the "
+    "Solution section, based on various attempts, explorations, and reflections from the Thought section, "
+    "systematically present the final solution that you deem correct. The Solution section should be logical, "
+    "accurate, and concise and detail necessary steps needed to reach the conclusion. Now, try to solve the "
+    "following question through the above guidelines:"
+)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A known model: where it lives, how it chats and thinks, how to sample it, and what it needs."""
+
+    name: str
+    hub_id: str
+    chat_format: str  # informational: the tokenizer's own chat template is what renders prompts
+    params_b: float  # billions of parameters, for the memory estimate
+    temperature: float = 0.6
+    top_p: float = 0.95
+    top_k: int = 20
+    system_prompt: str = ""
+    prompt_opens_think: bool = False  # the template writes "<think>" itself (also detected from the rendered prompt)
+    max_new_tokens: int = 32768
+    description: str = ""
+
+    def need_gb(self, quant: str) -> float:
+        """Approximate GPU memory to load and run a few thousand tokens, in GB (weights + KV cache + overhead)."""
+        bytes_per_param = {"4bit": 0.62, "8bit": 1.1, "none": 2.05}[quant]
+        return round(self.params_b * bytes_per_param + 0.8 + 0.05 * self.params_b, 1)
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in [
+        Preset(
+            "phi-4-reasoning",
+            "microsoft/Phi-4-reasoning",
+            "chatml+im_sep",
+            14.7,
+            0.8,
+            0.95,
+            50,
+            PHI_SYSTEM,
+            description="Phi-4-reasoning (14B): SFT on curated reasoning traces; strong on math and planning.",
+        ),
+        Preset(
+            "phi-4-reasoning-plus",
+            "microsoft/Phi-4-reasoning-plus",
+            "chatml+im_sep",
+            14.7,
+            0.8,
+            0.95,
+            50,
+            PHI_SYSTEM,
+            description="Phi-4-reasoning-plus (14B): Phi-4-reasoning + RL; longer, more accurate thoughts.",
+        ),
+        Preset(
+            "phi-4-mini-reasoning",
+            "microsoft/Phi-4-mini-reasoning",
+            "phi-mini",
+            3.8,
+            0.8,
+            0.95,
+            50,
+            description="Phi-4-mini-reasoning (3.8B): math-focused, 128K context.",
+        ),
+        *[
+            Preset(f"qwen3-{size.lower()}", f"Qwen/Qwen3-{size}", "chatml", params, 0.6, 0.95, 20, description=desc)
+            for size, params, desc in [
+                ("0.6B", 0.6, "Qwen3 0.6B: the smallest thinking model; fits anywhere."),
+                ("1.7B", 1.7, "Qwen3 1.7B: small thinking model."),
+                ("4B", 4.0, "Qwen3 4B: good quality per GB."),
+                ("8B", 8.2, "Qwen3 8B: strong open thinking model."),
+            ]
+        ],
+        *[
+            Preset(
+                f"deepseek-r1-distill-qwen-{size.lower()}",
+                f"deepseek-ai/DeepSeek-R1-Distill-Qwen-{size}",
+                "deepseek",
+                params,
+                0.6,
+                0.95,
+                50,
+                prompt_opens_think=True,
+                description=desc,
+            )
+            for size, params, desc in [
+                ("1.5B", 1.8, "DeepSeek-R1-Distill-Qwen 1.5B: R1 traces distilled into Qwen2.5-Math."),
+                ("7B", 7.6, "DeepSeek-R1-Distill-Qwen 7B."),
+            ]
+        ],
+    ]
+}
+
+# Tried in this order by `--model auto` on a CUDA machine with the hub: the best that fits.
+AUTO_GPU_ORDER = ["phi-4-reasoning-plus", "phi-4-mini-reasoning", "qwen3-4b", "qwen3-1.7b", "qwen3-0.6b"]
+
+EMBEDDED_NAMES = {"tiny", "embedded", "default"}
+
+
+def find_preset(name: str) -> Preset | None:
+    """The preset called `name` (case-insensitive) or whose hub id is `name`."""
+    key = name.strip().lower()
+    for preset in PRESETS.values():
+        if key in (preset.name, preset.hub_id.lower()):
+            return preset
+    return None
+
+
+def choices() -> list[str]:
+    """Names to offer in a model picker: the embedded default first, then the presets."""
+    return ["tiny", *PRESETS]
