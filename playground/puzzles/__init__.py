@@ -14,9 +14,11 @@ _cache: dict[str, Family] = {}
 def families() -> dict[str, Family]:
     """All families by name, in display order (imported on first use, not at import time)."""
     if not _cache:
-        for module in FAMILY_MODULES:
+        loaded = {}
+        for module in FAMILY_MODULES:  # fill the cache only when every module imported
             fam = importlib.import_module(f"playground.puzzles.{module}").FAMILY
-            _cache[fam.name] = fam
+            loaded[fam.name] = fam
+        _cache.update(loaded)
     return dict(_cache)
 
 

@@ -1,0 +1,459 @@
+"""Maze puzzles (SpatialEval's text-only maze, plus path finding): ASCII mazes carved by a randomized DFS.
+
+Tasks (config knob `task`):
+- "path" (default): give a move sequence `Final Answer: R R D D`, verified by replaying it on the grid; any
+  valid path counts, the shortest length is reported. Score: fraction of the two checks passed (no wall hit,
+  ends on E).
+- "turns" / "right_turns": how many (right) turns the path marked with 'X' makes; multiple choice.
+- "direction": where E lies relative to S; multiple choice. Both answered `Final Answer: <letter>`.
+Coordinates are (row, col), row 0 at the top, col 0 at the left. Mazes are perfect (one simple path between
+any two squares), so the search in the trace ends on the shortest path.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import plotly.graph_objects as go
+
+from playground.puzzles.base import Family, Instance, PuzzleConfigError, Verdict, strip_thinking, unparseable
+
+LEVEL_CELLS = {1: 3, 2: 4, 3: 5, 4: 6, 5: 8, 6: 10}  # level -> cells per side; the text grid is 2k+1 squares
+LEVELS = {lv: f"{k}x{k} cells ({2 * k + 1}x{2 * k + 1} characters)" for lv, k in LEVEL_CELLS.items()}
+LEVELS[6] += " (paper size)"
+TASKS = ("path", "turns", "right_turns", "direction")
+MOVES = {"U": (-1, 0), "R": (0, 1), "D": (1, 0), "L": (0, -1)}
+CLOCKWISE = "URDL"  # a right turn is one step clockwise in this order
+DIRECTIONS = [
+    "upper left",
+    "directly above",
+    "upper right",
+    "directly left",
+    "directly right",
+    "lower left",
+    "directly below",
+    "lower right",
+]
+LETTERS = "ABCD"
+Pos = tuple[int, int]
+
+
+@dataclass
+class MazeConfig:
+    """One maze; rows/cols count cells (the level's size unless given)."""
+
+    seed: int
+    level: int = 1
+    rows: int | None = None
+    cols: int | None = None
+    task: str = "path"
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVEL_CELLS:
+            raise PuzzleConfigError(f"maze has no level {self.level}; choose one of {sorted(LEVEL_CELLS)}")
+        if self.task not in TASKS:
+            raise PuzzleConfigError(f"unknown maze task {self.task!r}; choose one of {', '.join(TASKS)}")
+        self.rows = self.rows or LEVEL_CELLS[self.level]
+        self.cols = self.cols or LEVEL_CELLS[self.level]
+        if not (2 <= self.rows <= 30 and 2 <= self.cols <= 30):
+            raise PuzzleConfigError(
+                f"maze rows and cols must be between 2 and 30 cells, not {self.rows}x{self.cols}"
+            )
+
+
+def carve(rng: random.Random, rows: int, cols: int) -> list[list[str]]:
+    """Randomized depth-first backtracker on the cell grid; cell (r, c) is square (2r+1, 2c+1)."""
+    grid = [["#"] * (2 * cols + 1) for _ in range(2 * rows + 1)]
+    start = (rng.randrange(rows), rng.randrange(cols))
+    seen, stack = {start}, [start]
+    grid[2 * start[0] + 1][2 * start[1] + 1] = "."
+    while stack:
+        r, c = stack[-1]
+        nxt = [
+            (r + dr, c + dc)
+            for dr, dc in MOVES.values()
+            if 0 <= r + dr < rows and 0 <= c + dc < cols and (r + dr, c + dc) not in seen
+        ]
+        if not nxt:
+            stack.pop()
+            continue
+        nr, nc = rng.choice(nxt)
+        grid[r + nr + 1][c + nc + 1] = "."  # the wall square between the two cells
+        grid[2 * nr + 1][2 * nc + 1] = "."
+        seen.add((nr, nc))
+        stack.append((nr, nc))
+    return grid
+
+
+def open_at(grid: list[str], p: Pos) -> bool:
+    return 0 <= p[0] < len(grid) and 0 <= p[1] < len(grid[0]) and grid[p[0]][p[1]] != "#"
+
+
+def step(p: Pos, move: str) -> Pos:
+    return p[0] + MOVES[move][0], p[1] + MOVES[move][1]
+
+
+def bfs_path(grid: list[str], start: Pos, end: Pos) -> list[str]:
+    """Shortest move sequence from start to end (the solver)."""
+    prev: dict[Pos, tuple[Pos, str] | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        p = queue.popleft()
+        if p == end:
+            break
+        for move in MOVES:
+            q = step(p, move)
+            if open_at(grid, q) and q not in prev:
+                prev[q] = (p, move)
+                queue.append(q)
+    moves, p = [], end
+    while prev[p] is not None:
+        p, move = prev[p]  # type: ignore[misc]
+        moves.append(move)
+    return moves[::-1]
+
+
+def turns(moves: list[str]) -> list[tuple[int, str, str, bool]]:
+    """(move number, old, new, is_right) for every change of direction."""
+    return [
+        (k + 1, a, b, CLOCKWISE[(CLOCKWISE.index(a) + 1) % 4] == b)
+        for k, (a, b) in enumerate(zip(moves, moves[1:]), 1)
+        if a != b
+    ]
+
+
+def direction_word(s: Pos, e: Pos) -> str:
+    dr, dc = (e[0] > s[0]) - (e[0] < s[0]), (e[1] > s[1]) - (e[1] < s[1])
+    return DIRECTIONS[[(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)].index((dr, dc))]
+
+
+def generate_config(cfg: MazeConfig) -> Instance:
+    rng = random.Random(cfg.seed)
+    rows, cols = cfg.rows or 0, cfg.cols or 0
+    grid = carve(rng, rows, cols)
+    cells = [(2 * r + 1, 2 * c + 1) for r in range(rows) for c in range(cols)]
+    start = rng.choice(cells)
+    lines = ["".join(row) for row in grid]
+    dist = {c: len(bfs_path(lines, start, c)) for c in cells}
+    # E at least half as far from S as the farthest cell, so that the path is never trivially short
+    end = rng.choice([c for c in cells if c != start and dist[c] >= max(dist.values()) / 2])
+    moves = bfs_path(lines, start, end)
+    pos = start
+    for move in moves[:-1]:
+        pos = step(pos, move)
+        if cfg.task in ("turns", "right_turns"):
+            grid[pos[0]][pos[1]] = "X"
+    grid[start[0]][start[1]], grid[end[0]][end[1]] = "S", "E"
+    lines = ["".join(row) for row in grid]
+    intro = (
+        "This maze is drawn as text: '#' is a wall, '.' is open floor, 'S' is the start and 'E' is the exit"
+        + (", and 'X' marks a path from S to E" if cfg.task in ("turns", "right_turns") else "")
+        + ". Positions are (row, col): row 0 is the top line, col 0 the leftmost character.\n"
+        + "\n".join(lines)
+        + f"\nS is at ({start[0]},{start[1]}) and E is at ({end[0]},{end[1]}).\n"
+    )
+    data: dict[str, Any] = {
+        "task": cfg.task,
+        "grid": lines,
+        "start": list(start),
+        "end": list(end),
+        "shortest_length": len(moves),
+        "solution_moves": " ".join(moves),
+    }
+    if cfg.task == "path":
+        prompt = intro + (
+            "Find a path from S to E through open squares, one square per move: U = up (row-1), D = down "
+            "(row+1), L = left (col-1), R = right (col+1). Answer with the moves separated by spaces, in "
+            "exactly this format:\nFinal Answer: <moves, e.g. R R D>"
+        )
+        return Instance("maze", cfg.level, cfg.seed, prompt, "Final Answer: " + " ".join(moves), data)
+    if cfg.task == "direction":
+        question = "Where is E relative to S?"
+        truth = direction_word(start, end)
+        options = [truth] + rng.sample([d for d in DIRECTIONS if d != truth], 3)
+    else:
+        question = (
+            "How many right turns does the marked path make from S to E? A right turn is a clockwise "
+            "change of direction as seen walking along the path."
+            if cfg.task == "right_turns"
+            else "How many turns (changes of direction) does the marked path make from S to E?"
+        )
+        t = turns(moves)
+        truth = str(sum(1 for x in t if x[3]) if cfg.task == "right_turns" else len(t))
+        pool = sorted({0, *range(max(0, int(truth) - 2), int(truth) + 4)} - {int(truth)})
+        options = [truth] + [str(x) for x in rng.sample(pool, 3)]
+    rng.shuffle(options)
+    letter = LETTERS[options.index(truth)]
+    listed = ", ".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options))
+    prompt = (
+        intro
+        + f"{question}\nAvailable options: {listed}\nAnswer in exactly this format:\nFinal Answer: <letter>"
+    )
+    data.update(question=question, options=options, answer_letter=letter)
+    return Instance("maze", cfg.level, cfg.seed, prompt, f"Final Answer: {letter}", data)
+
+
+def generate(seed: int, level: int) -> Instance:
+    return generate_config(MazeConfig(seed=seed, level=level))
+
+
+def _fmt(p: Pos) -> str:
+    return f"({p[0]},{p[1]})"
+
+
+def _search_trace(grid: list[str], start: Pos, end: Pos) -> tuple[list[str], list[str]]:
+    """Depth-first search, neighbour nearest to E first; returns (trace lines, moves of the path)."""
+    lines, seen, stack = [], {start}, [(start, "")]
+    while stack:
+        p, _ = stack[-1]
+        if p == end:
+            lines.append(f"s{len(stack) - 1} at {_fmt(p)} is E")
+            break
+        options = [m for m in MOVES if open_at(grid, step(p, m)) and step(p, m) not in seen]
+        options.sort(
+            key=lambda m: abs(step(p, m)[0] - end[0]) + abs(step(p, m)[1] - end[1])
+        )  # stable: URDL ties
+        lines.append(
+            f"s{len(stack) - 1} at {_fmt(p)} open: "
+            + (" ".join(f"{m}{_fmt(step(p, m))}" for m in options) or "none")
+        )
+        if options:
+            q = step(p, options[0])
+            seen.add(q)
+            stack.append((q, options[0]))
+            continue
+        stack.pop()  # dead end: return to the nearest square on the path that still has an untried neighbour
+        while stack and not any(
+            open_at(grid, step(stack[-1][0], m)) and step(stack[-1][0], m) not in seen for m in MOVES
+        ):
+            stack.pop()
+        if stack:
+            lines.append(f"dead end, back to {_fmt(stack[-1][0])}")
+    return lines, [m for _, m in stack[1:]]
+
+
+def trace(instance: Instance) -> str:
+    d = instance.data
+    grid, start, end = d["grid"], tuple(d["start"]), tuple(d["end"])
+    head = f"S {_fmt(start)} E {_fmt(end)}"
+    if d["task"] == "path":
+        lines, moves = _search_trace(grid, start, end)
+        pos, walk = start, [_fmt(start)]
+        for m in moves:
+            pos = step(pos, m)
+            walk.append(f"{m} {_fmt(pos)}")
+        return "\n".join(
+            [
+                head + ". search, nearest to E first",
+                *lines,
+                "path: " + " ".join(walk),
+                "answer: " + " ".join(moves),
+            ]
+        )
+    options = ", ".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(d["options"]))
+    letter = d["answer_letter"]
+    if d["task"] == "direction":
+        vert = "lower" if end[0] > start[0] else "upper" if end[0] < start[0] else "same row"
+        horiz = "right" if end[1] > start[1] else "left" if end[1] < start[1] else "same col"
+        lines = [
+            head,
+            f"row {end[0]} vs {start[0]} -> {vert}",
+            f"col {end[1]} vs {start[1]} -> {horiz}",
+            f"E is {direction_word(start, end)} of S",
+        ]
+    else:
+        lines, p, prev, moves = [head + ". follow the X path"], start, None, []
+        while p != end:  # the marked path: exactly one X/E neighbour besides the square we came from
+            m = next(m for m in MOVES if step(p, m) != prev and grid[step(p, m)[0]][step(p, m)[1]] in "XE")
+            lines.append(f"at {_fmt(p)} next: {m}{_fmt(step(p, m))}")
+            prev, p = p, step(p, m)
+            moves.append(m)
+        lines.append("moves: " + " ".join(moves))
+        count = 0
+        for k, a, b, right in turns(moves):
+            if d["task"] == "turns" or right:
+                count += 1
+            lines.append(f"m{k} {a}->{b} " + ("right" if right else "left") + f" count {count}")
+        lines.append(f"total {count}")
+    lines += [f"options: {options} -> {letter}", f"answer: {letter}"]
+    return "\n".join(lines)
+
+
+FINAL = re.compile(r"final\s+answer\s*\**\s*[:\uff1a]?", re.IGNORECASE)
+WORDS = {"u": "U", "up": "U", "d": "D", "down": "D", "l": "L", "left": "L", "r": "R", "right": "R"}
+
+
+def _final_text(text: str) -> str | None:
+    """What follows the last "Final Answer:" (its line, or the next non-empty line), or None."""
+    text = strip_thinking(text)
+    found = list(FINAL.finditer(text))
+    if not found:
+        return None
+    rest = text[found[-1].end() :].lstrip(" \t*:")
+    line = rest.split("\n", 1)[0].strip() or next((x.strip() for x in rest.split("\n") if x.strip()), "")
+    return line.strip("*`'\" .") or None
+
+
+def parse_moves(text: str) -> list[str] | None:
+    rest = _final_text(text)
+    if rest is None:
+        return None
+    tokens = [t for t in re.split(r"[\s,;>\-\[\]()]+", rest) if t]
+    if len(tokens) == 1 and re.fullmatch(r"[UDLRudlr]+", tokens[0]):
+        tokens = list(tokens[0])  # "RRDDL" written without spaces
+    if not tokens or any(t.strip(".").lower() not in WORDS for t in tokens):
+        return None
+    return [WORDS[t.strip(".").lower()] for t in tokens]
+
+
+def parse_choice(text: str, options: list[str]) -> str | None:
+    """The option letter given after the last "Final Answer:" (or the option's text written out)."""
+    rest = _final_text(text)
+    if rest is None:
+        return None
+    m = re.match(r"\(?([A-D])(?:[).:,\s]|$)", rest)
+    if m:
+        return m.group(1)
+    by_text = [LETTERS[i] for i, o in enumerate(options) if o.lower() == rest.lower()]
+    return by_text[0] if by_text else None
+
+
+def replay(grid: list[str], start: Pos, moves: list[str]) -> tuple[list[Pos], int | None]:
+    """Squares visited (start first) and the 1-based number of the first move into a wall, if any."""
+    path = [start]
+    for k, move in enumerate(moves, 1):
+        q = step(path[-1], move)
+        if not open_at(grid, q):
+            return path, k
+        path.append(q)
+    return path, None
+
+
+def verify(instance: Instance, text: str) -> Verdict:
+    d = instance.data
+    if d["task"] != "path":
+        letter = parse_choice(text, d["options"])
+        if letter is None:
+            return unparseable("no option letter A-D after 'Final Answer:'")
+        ok = letter == d["answer_letter"]
+        chosen, right = d["options"][LETTERS.index(letter)], d["options"][LETTERS.index(d["answer_letter"])]
+        details = [
+            {
+                "check": d["question"],
+                "ok": ok,
+                "chosen": f"{letter}. {chosen}",
+                "expected": f"{d['answer_letter']}. {right}",
+            }
+        ]
+        reason = (
+            f"correct: {letter}. {chosen}"
+            if ok
+            else f"wrong: {letter}. {chosen}, expected {d['answer_letter']}"
+        )
+        return Verdict(ok, float(ok), reason, "correct" if ok else "wrong", letter, details)
+    moves = parse_moves(text)
+    if moves is None:
+        return unparseable("no move sequence of U/D/L/R after 'Final Answer:'")
+    grid, start, end = d["grid"], tuple(d["start"]), tuple(d["end"])
+    path, hit = replay(grid, start, moves)
+    extracted = " ".join(moves)
+    at_end = hit is None and path[-1] == end
+    details: list[dict[str, Any]] = [
+        {"check": "every move stays on open squares", "ok": hit is None}
+        | (
+            {
+                "step": hit,
+                "move": moves[hit - 1],
+                "from": list(path[-1]),
+                "into": list(step(path[-1], moves[hit - 1])),
+            }
+            if hit
+            else {}
+        ),
+        {
+            "check": "ends on E",
+            "ok": at_end,
+            "ends_at": list(path[-1]),
+            "moves": len(moves),
+            "shortest": d["shortest_length"],
+        },
+    ]
+    score = (hit is None) / 2 + at_end / 2
+    if hit is not None:
+        reason = f"wrong: move {hit} ({moves[hit - 1]}) from {_fmt(path[-1])} runs into a wall"
+    elif not at_end:
+        reason = f"wrong: the path ends at {_fmt(path[-1])}, not on E {_fmt(end)}"
+    else:
+        reason = f"correct: reaches E in {len(moves)} moves (shortest {d['shortest_length']})"
+    return Verdict(at_end, score, reason, "correct" if at_end else "wrong", extracted, details)
+
+
+def draw(instance: Instance, answer: str | None = None) -> go.Figure:
+    """Walls dark, floor light, S/E/X as letters; a path answer is a line from S (red x at a wall hit)."""
+    d = instance.data
+    grid = d["grid"]
+    z = [[1 if ch == "#" else 0 for ch in row] for row in grid]
+    fig = go.Figure(
+        go.Heatmap(z=z, colorscale=[[0, "#f8f5ee"], [1, "#3d405b"]], showscale=False, hoverinfo="skip")
+    )
+    marks = [(r, c, ch) for r, row in enumerate(grid) for c, ch in enumerate(row) if ch in "SEX"]
+    fig.add_trace(
+        go.Scatter(
+            x=[c for _, c, _ in marks],
+            y=[r for r, _, _ in marks],
+            mode="text",
+            text=[ch for _, _, ch in marks],
+            textfont={"size": 16, "color": "#e07a5f"},
+            name="S / E / X",
+            showlegend=False,
+        )
+    )
+    title = f"Maze {len(grid)}x{len(grid[0])} ({d['task']})"
+    if answer is not None:
+        verdict = verify(instance, answer)
+        if verdict.status == "unparseable":
+            title += " - answer unparseable"
+        elif d["task"] == "path":
+            moves = parse_moves(answer) or []
+            path, hit = replay(grid, tuple(d["start"]), moves)
+            fig.add_trace(
+                go.Scatter(
+                    x=[p[1] for p in path],
+                    y=[p[0] for p in path],
+                    mode="lines+markers",
+                    line={"color": "#81b29a", "width": 4},
+                    name="answer path",
+                )
+            )
+            if hit:
+                wall = step(path[-1], moves[hit - 1])
+                fig.add_trace(
+                    go.Scatter(
+                        x=[wall[1]],
+                        y=[wall[0]],
+                        mode="markers",
+                        name=f"wall hit (move {hit})",
+                        marker={"symbol": "x", "size": 18, "color": "#e63946"},
+                    )
+                )
+            title += f" - {verdict.reason}"
+        else:
+            title += f" - {d['question']} {verdict.reason}"
+    fig.update_layout(title=title, yaxis={"autorange": "reversed", "scaleanchor": "x"}, plot_bgcolor="white")
+    return fig
+
+
+FAMILY = Family(
+    name="maze",
+    title="Maze",
+    description="Find a path through an ASCII maze, or answer SpatialEval-style questions about it (BFS).",
+    levels=LEVELS,
+    generate=generate,
+    verify=verify,
+    trace=trace,
+    draw=draw,
+)
