@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -154,17 +155,40 @@ class _CountingStreamer(TextIteratorStreamer):
 
 
 class Engine:
-    """Holds the loaded model and generates from it. One generation at a time runs on the model (a lock)."""
+    """Holds the loaded model and generates from it.
+
+    Several generations may run on the model at once (separate threads, separate caches: e.g. the two panels of a
+    side-by-side race); loading another model waits for none of them but is refused while any runs.
+    """
 
     def __init__(self, loaded: LoadedModel | None = None):
         self.loaded = loaded
-        self.lock = threading.Lock()
+        self._guard = threading.Lock()
+        self._active = 0
         self._tags: ThinkTags | None = None
+
+    @contextmanager
+    def _generating(self) -> Iterator[LoadedModel]:
+        with self._guard:
+            loaded = self._require()
+            self._active += 1
+        try:
+            yield loaded
+        finally:
+            with self._guard:
+                self._active -= 1
+
+    @property
+    def busy(self) -> bool:
+        """True while any generation runs on the current model."""
+        return self._active > 0
 
     # ------------------------------------------------------------ loading
     def load(self, name: str = "auto", quant: str = "auto", device: str = "auto", offline: bool = False) -> LoadedModel:
         """Replace the current model (freed first, so switching does not grow memory)."""
-        with self.lock:
+        with self._guard:
+            if self._active:
+                raise RuntimeError("A generation is running on the current model: stop it before loading another.")
             unload(self.loaded)
             self.loaded, self._tags = None, None
             self.loaded = load_model(name, quant, device, offline)
@@ -270,9 +294,8 @@ class Engine:
     def stream(self, request: GenerationRequest, stop: threading.Event | None = None) -> Iterator[Event]:
         """Generate one reply, yielding events as tokens arrive. Raises ValueError for bad requests."""
         request.validate()
-        loaded = self._require()
         stop = stop or threading.Event()
-        with self.lock:
+        with self._generating() as loaded:
             ids, opened, notices = self.render(request)
             for note in notices:
                 yield Notice(note)
@@ -359,10 +382,9 @@ class Engine:
         """
         if not prompts:
             return []
-        loaded = self._require()
-        tok = loaded.tokenizer
         stop = stop or threading.Event()
-        with self.lock:
+        with self._generating() as loaded:
+            tok = loaded.tokenizer
             rendered = []
             for messages in prompts:
                 req = GenerationRequest(**{**asdict(request), "messages": messages})

@@ -254,6 +254,7 @@ class ThinkingBudgetProcessor(LogitsProcessor):
             return None
         if b.answer is not None and tr.answer_tokens >= b.answer and self.tags.eos_ids:
             return self.tags.eos_ids[0]
-        if b.think == 0:  # no thinking at all: not even a thought opened late in the answer
-            logits[self.tags.open_ids[0]] = float("-inf")
+        if tr.phase == "answer" and (tr.closed or b.think == 0):
+            # after the thought (or with no thinking allowed) the think tags have no meaning: keep the answer clean
+            logits[[self.tags.open_ids[0], self.tags.close_ids[0]]] = float("-inf")
         return None

@@ -1,0 +1,116 @@
+"""Reasoning Playground: watch a reasoning model think, budget its thinking, test it on puzzles, fine-tune it.
+
+python app.py [--model auto|tiny|PRESET|HUB_ID|PATH] [--quant auto|4bit|8bit|none] [--device auto|cuda|cpu]
+              [--host 127.0.0.1] [--port 7860] [--share] [--offline] [--demo]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+CSS = """
+#model-banner blockquote { border-left: 4px solid #f59e0b; padding-left: .6em; }
+#chat-stats { font-size: .9em; color: #6b7280; min-height: 1.5em; }
+"""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Reasoning Playground: watch a reasoning model think, with exact thinking budgets.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--model",
+        default="auto",
+        help="preset name (see README), hub id or local folder; 'tiny' is the embedded default; 'auto' picks a 4-bit "
+        "Phi-4-class preset on a CUDA machine with the hub, else the embedded default",
+    )
+    parser.add_argument(
+        "--quant",
+        choices=["auto", "4bit", "8bit", "none"],
+        default="auto",
+        help="weights: 4-bit NF4 (bitsandbytes), 8-bit, or none (bf16 on GPU, fp32 on CPU)",
+    )
+    parser.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto", help="where the model runs")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for all interfaces)")
+    parser.add_argument("--port", type=int, default=7860, help="port to listen on")
+    parser.add_argument("--share", action="store_true", help="also open a public Gradio share link")
+    parser.add_argument(
+        "--offline", action="store_true", help="never contact the Hugging Face hub (local folders and cache only)"
+    )
+    parser.add_argument("--demo", action="store_true", help="demo mode for shared machines: training is disabled")
+    parser.add_argument("--runs-dir", default="runs", help="where training and evaluation runs are written")
+    return parser.parse_args(argv)
+
+
+def build_app(state):
+    """Assemble the tabs around one shared AppState (returns a gr.Blocks)."""
+    import gradio as gr
+
+    from playground.ui.chat import build_chat_tab
+
+    with gr.Blocks(title="Reasoning Playground") as demo:
+        gr.Markdown("# Reasoning Playground\nWatch a reasoning model think — and decide how long it may.")
+        with gr.Tab("Chat", id="chat"):
+            build_chat_tab(state)
+        for title, module, builder in _optional_tabs():
+            try:
+                mod = __import__(module, fromlist=[builder])
+            except ImportError as err:  # a tab whose module is missing must not take the app down
+                print(f"[app] {title} tab unavailable: {err}", file=sys.stderr)
+                continue
+            with gr.Tab(title, id=title.lower()):
+                getattr(mod, builder)(state)
+    return demo
+
+
+def _optional_tabs() -> list[tuple[str, str, str]]:
+    return [
+        ("Puzzles", "playground.ui.puzzles", "build_puzzles_tab"),
+        ("Evaluate", "playground.ui.evaluate", "build_evaluate_tab"),
+        ("Train", "playground.ui.train", "build_train_tab"),
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.offline:
+        os.environ["HF_HUB_OFFLINE"] = "1"  # before huggingface_hub is imported: no retries at all
+    import gradio as gr
+
+    from playground.engine import Engine
+    from playground.loading import ModelLoadError
+    from playground.ui.state import AppState
+
+    engine = Engine()
+    try:
+        engine.load(args.model, args.quant, args.device, args.offline)
+    except ModelLoadError as err:
+        print(f"[app] {err}\n[app] Falling back to the embedded default model.", file=sys.stderr)
+        engine.load("tiny", "auto", args.device, True)
+        engine.loaded.notices.insert(0, f"{err} The embedded default model was loaded instead.")
+    state = AppState(
+        engine=engine,
+        demo_mode=args.demo,
+        offline=args.offline,
+        quant=args.quant,
+        device=args.device,
+        runs_dir=Path(args.runs_dir),
+    )
+    demo = build_app(state)
+    demo.queue(default_concurrency_limit=4)
+    demo.launch(
+        server_name=args.host,
+        server_port=args.port,
+        share=args.share,
+        theme=gr.themes.Soft(),
+        css=CSS,
+        footer_links=["api", "gradio"],
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""What every tab shares: the engine (one loaded model), the app's options, and per-session stop events."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from playground.engine import Engine
+
+
+@dataclass
+class AppState:
+    """Shared by all tabs of one app. Stop events are per browser session (Gradio's session hash)."""
+
+    engine: Engine
+    demo_mode: bool = False
+    offline: bool = False
+    quant: str = "auto"
+    device: str = "auto"
+    runs_dir: Path = Path("runs")
+    on_use_adapter: Callable[[str], str] | None = None
+    _stops: dict[str, threading.Event] = field(default_factory=dict)
+    _busy: set[str] = field(default_factory=set)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def default_model(self) -> str:
+        loaded = self.engine.loaded
+        return loaded.source if loaded else "tiny"
+
+    def begin(self, session: str) -> threading.Event | None:
+        """Mark a session busy and give it a fresh stop event; None if it is already generating."""
+        with self._guard:
+            if session in self._busy:
+                return None
+            self._busy.add(session)
+            self._stops[session] = threading.Event()
+            return self._stops[session]
+
+    def end(self, session: str) -> None:
+        with self._guard:
+            self._busy.discard(session)
+
+    def stop(self, session: str) -> bool:
+        """Ask the session's running generation to stop; False when nothing was running."""
+        with self._guard:
+            event = self._stops.get(session)
+            running = session in self._busy
+        if event is not None:
+            event.set()
+        return running
