@@ -160,9 +160,8 @@ def stream_turn(
             yield TurnUpdate(list(history), stats=f"Answering… {event.n_tokens:,} tokens")
         elif isinstance(event, Done):
             if answer is None and not event.stats.stopped:
-                history.append(
-                    {"role": "assistant", "content": "*(no answer: the model did not answer within its budgets)*"}
-                )
+                why = "its answer was empty" if event.stats.answer_tokens else "it did not answer within its budgets"
+                history.append({"role": "assistant", "content": f"*(no answer: {why})*"})
             yield TurnUpdate(
                 finalize_pending(history), stats=stats_line(event.stats, budget), notices=notices, done=event.stats
             )

@@ -55,7 +55,8 @@ def test_thought_streams_pending_then_done_collapsed_with_answer(browser, app_ur
         # collapsed: only the title of the thought is shown; the question and the answer are shown
         page.wait_for_function(
             "() => { const t = document.querySelector('#chatbot .thought-group .title');"
-            " return t && !t.classList.contains('expanded') && !t.closest('.thought-group').querySelector('.content'); }",
+            " return t && !t.classList.contains('expanded')"
+            " && !t.closest('.thought-group').querySelector('.content'); }",
             timeout=10_000,
         )
         bot_texts = [t.strip() for t in page.locator("#chatbot .message-content").all_inner_texts()]
