@@ -59,9 +59,7 @@ def brute(question: str) -> int:
     if m := re.match(r"What is the sum of the (\d+) terms (\d+) \+ (\d+) \+", q):
         n, a, a2 = map(int, m.groups())
         return sum(a + i * (a2 - a) for i in range(n))
-    if m := re.match(
-        r"What is the remainder when 1\^2 \+ 2\^2 \+ \.\.\. \+ (\d+)\^2 is divided by 1000\?", q
-    ):
+    if m := re.match(r"What is the remainder when 1\^2 \+ 2\^2 \+ \.\.\. \+ (\d+)\^2 is divided by 1000\?", q):
         return sum(i * i for i in range(1, int(m.group(1)) + 1)) % 1000
     if m := re.match(r"What is the greatest common divisor of (\d+) and (\d+)\?", q):
         a, b = map(int, m.groups())
@@ -83,9 +81,7 @@ def brute(question: str) -> int:
     if m := re.match(r"In how many ways can a team of (\d+) be chosen from (\d+) people\?", q):
         k, n = map(int, m.groups())
         return sum(1 for _ in itertools.combinations(range(n), k))
-    if m := re.match(
-        r"A club has (\d+) men and (\d+) women\. .+ committee of (\d+) .+ at least one woman\?", q
-    ):
+    if m := re.match(r"A club has (\d+) men and (\d+) women\. .+ committee of (\d+) .+ at least one woman\?", q):
         men, women, k = map(int, m.groups())
         people = ["m"] * men + ["w"] * women
         return sum("w" in [people[i] for i in c] for c in itertools.combinations(range(men + women), k))
@@ -210,9 +206,7 @@ def test_config_validation(cfg, msg):
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    st.text(max_size=200), st.sampled_from(["{}", "\\boxed{{{}}}", "Final Answer: {}", "<think>{}</think>{}"])
-)
+@given(st.text(max_size=200), st.sampled_from(["{}", "\\boxed{{{}}}", "Final Answer: {}", "<think>{}</think>{}"]))
 def test_fuzz_never_raises(text, wrap):
     v = verify(HAND, wrap.format(text, text))
     assert v.status in ("correct", "wrong", "unparseable") and 0.0 <= v.score <= 1.0

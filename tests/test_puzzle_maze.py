@@ -182,9 +182,7 @@ def test_wrong_paths_on_generated_mazes() -> None:
         grid, (r, c) = inst.data["grid"], inst.data["start"]
         wall = next(m for m, (dr, dc) in DELTA.items() if grid[r + dr][c + dc] == "#")
         v = verify(inst, f"Final Answer: {wall}")
-        assert not v.correct and v.reason.startswith(
-            f"wrong: move 1 ({wall}) from ({r},{c}) runs into a wall"
-        )
+        assert not v.correct and v.reason.startswith(f"wrong: move 1 ({wall}) from ({r},{c}) runs into a wall")
         moves = inst.reference.removeprefix("Final Answer: ").split()
         assert "not on E" in verify(inst, "Final Answer: " + " ".join(moves[:-1])).reason
         back = {"U": "D", "D": "U", "L": "R", "R": "L"}
@@ -204,9 +202,7 @@ def test_trace_follows_the_grid_and_names_the_answer(task: str) -> None:
                 for r, c, opts in re.findall(r"at \((\d+),(\d+)\) open: (.*)", text):
                     for m, r2, c2 in re.findall(r"([UDLR])\((\d+),(\d+)\)", opts):
                         dr, dc = DELTA[m]
-                        assert (int(r) + dr, int(c) + dc) == (int(r2), int(c2)) and grid[int(r2)][
-                            int(c2)
-                        ] != "#"
+                        assert (int(r) + dr, int(c) + dc) == (int(r2), int(c2)) and grid[int(r2)][int(c2)] != "#"
                 walk = re.search(r"^path: (.*)$", text, flags=re.MULTILINE).group(1).split()
                 assert " ".join(walk[1::2]) == inst.reference.removeprefix("Final Answer: ")
             elif task != "direction":

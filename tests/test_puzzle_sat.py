@@ -136,9 +136,7 @@ def test_brute_force_agrees(level: int) -> None:
         assert bool(sols) == inst.data["satisfiable"]
         for sol in sols[:5]:  # every satisfying assignment is accepted, not only the stored one
             assert verify(inst, wrap(", ".join(map(str, sol)))).correct
-        unsat_assignments = [
-            a for a in itertools.product([True, False], repeat=inst.data["n_vars"]) if a not in sols
-        ]
+        unsat_assignments = [a for a in itertools.product([True, False], repeat=inst.data["n_vars"]) if a not in sols]
         a = unsat_assignments[0]
         v = verify(inst, wrap(", ".join(map(str, a))))
         n_ok = sum(any(a[abs(lit) - 1] == (lit > 0) for lit in c) for c in inst.data["clauses"])

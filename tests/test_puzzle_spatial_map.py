@@ -195,9 +195,7 @@ def test_answer_table(inst, text, status, letter):
     assert (v.status, v.extracted) == (status, letter), (text, v)
     assert v.correct == (status == "correct")
     if status == "wrong":
-        assert "the answer is" in v.reason and v.details[0]["expected"].startswith(
-            inst.data["question"]["answer"]
-        )
+        assert "the answer is" in v.reason and v.details[0]["expected"].startswith(inst.data["question"]["answer"])
 
 
 def test_verdict_explains_with_coordinates_and_statements():

@@ -81,16 +81,12 @@ def test_reasons_scores_and_details() -> None:
     v = verify(RECT, answer("0->1->3->2->0", 16))
     assert v.reason == "wrong: tour length 16 is 14.3% above the optimum 14"
     assert v.score == pytest.approx(14 / 16) and v.extracted == "0->1->3->2->0"
-    assert (
-        verify(RECT, answer("0->1->1->3->0")).reason == "wrong: not a tour (city 1 repeated, city 2 missing)"
-    )
+    assert verify(RECT, answer("0->1->1->3->0")).reason == "wrong: not a tour (city 1 repeated, city 2 missing)"
     assert "unknown city 7" in verify(RECT, answer("0->1->2->7->0")).reason
     v = verify(RECT, answer("0->1->2->3->0", 99))
     stated = next(d for d in v.details if d["check"].startswith("stated TotalDistance"))
     assert not stated["ok"] and stated["recomputed"] == 14 and "differs" in v.reason and v.score == 1
-    extracted = {
-        verify(RECT, answer(p, 14)).extracted for p in ["0->1->2->3->0", "3->2->1->0->3", "1->2->3->0"]
-    }
+    extracted = {verify(RECT, answer(p, 14)).extracted for p in ["0->1->2->3->0", "3->2->1->0->3", "1->2->3->0"]}
     assert extracted == {"0->1->2->3->0"}
 
 
@@ -146,9 +142,7 @@ def test_every_optimal_tour_is_accepted_and_normalised_alike() -> None:
         if v.correct:
             seen.add(v.extracted)
             n_optimal += 1
-    assert n_optimal == 10 * len(
-        seen
-    )  # 5 rotations x 2 directions of each optimal cycle share one normal form
+    assert n_optimal == 10 * len(seen)  # 5 rotations x 2 directions of each optimal cycle share one normal form
     assert inst.reference.split("'")[3] in seen
 
 
@@ -238,9 +232,7 @@ def test_draw() -> None:
     fig = tsp.draw(inst, answer("0->1->2->3->4->5->0"))
     names = [t.name for t in fig.data]
     assert "proposed" in names and any(str(n).startswith("optimal") for n in names)
-    styles = {
-        t.name: t.line.dash for t in fig.data if t.name in ("proposed",) or str(t.name).startswith("optimal")
-    }
+    styles = {t.name: t.line.dash for t in fig.data if t.name in ("proposed",) or str(t.name).startswith("optimal")}
     assert len(set(styles.values())) == 2  # the two tours are drawn in different styles
     assert "unparseable" in tsp.draw(inst, "I give up").layout.title.text
     assert isinstance(tsp.draw(inst, answer("0->9->0")), go.Figure)

@@ -46,9 +46,7 @@ def test_show_json_is_the_instance() -> None:
 
 def test_verify_from_stdin_and_from_file(tmp_path: Path) -> None:
     ref = tsp.generate(1, 2).reference
-    out = cli(
-        "verify", "--family", "tsp", "--level", "2", "--seed", "1", "--answer-file", "-", "--json", stdin=ref
-    )
+    out = cli("verify", "--family", "tsp", "--level", "2", "--seed", "1", "--answer-file", "-", "--json", stdin=ref)
     verdict = json.loads(out.stdout)
     assert out.returncode == 0 and verdict["correct"] and verdict["status"] == "correct"
     answer = tmp_path / "answer.txt"
@@ -64,9 +62,7 @@ def test_bad_family_is_one_line_exit_2() -> None:
     out = cli("show", "--family", "chess", "--level", "1")
     assert out.returncode == 2 and "Traceback" not in out.stderr
     lines = [line for line in out.stderr.splitlines() if not line.startswith("warning:")]
-    assert len(lines) == 1 and lines[0].startswith(
-        "error: unknown puzzle family 'chess'; choose one of sat, tsp"
-    )
+    assert len(lines) == 1 and lines[0].startswith("error: unknown puzzle family 'chess'; choose one of sat, tsp")
 
 
 @pytest.mark.parametrize(

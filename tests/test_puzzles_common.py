@@ -64,9 +64,7 @@ def test_generate_is_deterministic_and_verifies_its_reference(name, level):
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_registry_generate_matches_family(name):
     fam = get_family(name)
-    assert (
-        puzzles.generate(name, fam.default_level, 3).to_json() == fam.generate(3, fam.default_level).to_json()
-    )
+    assert puzzles.generate(name, fam.default_level, 3).to_json() == fam.generate(3, fam.default_level).to_json()
 
 
 _INSTANCES: dict[str, list[Instance]] = {}
