@@ -203,13 +203,19 @@ class Engine:
     def tags(self) -> ThinkTags:
         if self._tags is None:
             loaded = self._require()
-            tags = ThinkTags.from_tokenizer(loaded.tokenizer)
+            tags = ThinkTags.from_tokenizer(loaded.tokenizer, *self.tag_text)
             gen_eos = getattr(loaded.model.generation_config, "eos_token_id", None)
             for e in gen_eos if isinstance(gen_eos, list) else [gen_eos]:
                 if e is not None and e not in tags.eos_ids:
                     tags.eos_ids.append(e)
             self._tags = tags
         return self._tags
+
+    @property
+    def tag_text(self) -> tuple[str, str]:
+        """The think tags as text: the preset's, or the usual <think> / </think>."""
+        preset = self._require().preset
+        return (preset.think_open, preset.think_close) if preset else ("<think>", "</think>")
 
     def _hidden_ids(self) -> set[int]:
         tok = self._require().tokenizer
@@ -251,7 +257,7 @@ class Engine:
                 f"Your prompt was {len(content_ids):,} tokens; it was cut to its first {keep:,} tokens to fit the "
                 f"model's context of {loaded.context_length:,} tokens (room is kept for thinking and the answer)."
             )
-        return ids, prompt_opens_think(text), notices
+        return ids, prompt_opens_think(text, self.tag_text[0]), notices
 
     def _new_token_need(self, request: GenerationRequest) -> int:
         loaded = self._require()
@@ -320,7 +326,7 @@ class Engine:
             t0 = time.perf_counter()
             thread = threading.Thread(target=work, daemon=True)
             thread.start()
-            splitter = ThinkSplitter(opened)
+            splitter = ThinkSplitter(opened, *self.tag_text)
             stats = GenerationStats(model=loaded.name, notices=notices)
             think_end: float | None = None
             n_think = n_answer = 0
@@ -418,7 +424,7 @@ class Engine:
                 gen = out[row, width:].tolist()
                 tracker = count_tokens(gen, self.tags, opened)
                 text = tok.decode([t for t in gen if t not in hidden], skip_special_tokens=False)
-                thinking, answer, closed = split_text(text, opened)
+                thinking, answer, closed = split_text(text, opened, *self.tag_text)
                 used = tracker.think_tokens + tracker.answer_tokens
                 total_tokens += used
                 samples.append(

@@ -42,6 +42,8 @@ class Preset:
     top_k: int = 20
     system_prompt: str = ""
     prompt_opens_think: bool = False  # the template writes "<think>" itself (also detected from the rendered prompt)
+    think_open: str = "<think>"
+    think_close: str = "</think>"
     max_new_tokens: int = 32768
     description: str = ""
 

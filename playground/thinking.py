@@ -89,9 +89,11 @@ def _partial_suffix(text: str, tag: str) -> int:
     return 0
 
 
-def split_text(text: str, prompt_opened: bool = False) -> tuple[str, str, bool]:
+def split_text(
+    text: str, prompt_opened: bool = False, open_tag: str = "<think>", close_tag: str = "</think>"
+) -> tuple[str, str, bool]:
     """Split a whole generated text: (thinking, answer, closed) where `closed` says `</think>` was seen."""
-    splitter = ThinkSplitter(prompt_opened)
+    splitter = ThinkSplitter(prompt_opened, open_tag, close_tag)
     pieces = splitter.feed(text) + splitter.finish()
     thinking = "".join(t for k, t in pieces if k == "think")
     answer = "".join(t for k, t in pieces if k == "answer")
