@@ -1,0 +1,440 @@
+"""Side-by-side race: two configured panels answer the same puzzle at once, each judged by the family's verifier.
+
+No Gradio here: the Puzzles tab, the tests and any script call `race(...)`, which runs both panels in threads
+(each consuming `chat_session.stream_turn`) and merges their updates through a queue, so both chats stream
+together. Panels that use the loaded model share its one `Engine` (it allows concurrent generations); a panel
+naming another model (or an adapter) gets a second Engine from `EnginePool`, which caches one such model and
+frees it when another is asked for. After each panel ends, its answer is verified and its tokens and time kept.
+"""
+
+from __future__ import annotations
+
+import html
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playground.chat_session import Message, TurnUpdate, stream_turn
+from playground.engine import Engine, GenerationRequest, GenerationStats
+from playground.loading import LoadedModel, ModelLoadError, load_model, unload
+from playground.presets import EMBEDDED_NAMES
+from playground.puzzles import Instance, Verdict, get_family
+
+CURRENT = "current"  # a panel's model: whatever the app has loaded
+PANELS = ("A", "B")
+STATUS_ICONS = {"correct": "✔", "wrong": "✘", "unparseable": "!"}  # drawn in a coloured badge: no emoji font needed
+STATUS_COLOURS = {
+    "correct": ("#ecfdf5", "#059669"),
+    "wrong": ("#fef2f2", "#dc2626"),
+    "unparseable": ("#fffbeb", "#d97706"),
+}
+
+
+@dataclass
+class PanelConfig:
+    """How one panel answers: which model (and adapter), its thinking budget and mode, and how it samples."""
+
+    model: str = CURRENT
+    adapter: str | None = None  # a PEFT adapter folder applied on top of `model`
+    think_budget: int | None = 256  # None = unlimited
+    budget_mode: str = "hard"
+    min_think: int = 0
+    temperature: float = 0.6
+    seed: int | None = None  # None = a fresh random seed
+    answer_budget: int | None = 512
+
+    def request(self, prompt: str) -> GenerationRequest:
+        return GenerationRequest(
+            messages=[{"role": "user", "content": prompt}],
+            temperature=self.temperature,
+            seed=self.seed,
+            think_budget=self.think_budget,
+            budget_mode=self.budget_mode,
+            min_think=self.min_think if self.budget_mode == "extend" else 0,
+            answer_budget=self.answer_budget,
+        )
+
+    def validate(self, panel: str = "") -> None:
+        """Raise ValueError naming the panel for settings that make no sense."""
+        where = f"Panel {panel}: " if panel else ""
+        if not (self.model or "").strip():
+            raise ValueError(f"{where}pick a model (or 'current').")
+        if self.seed is not None and self.seed < 0:
+            raise ValueError(f"{where}the seed must be ≥ 0 (or empty for random).")
+        try:
+            self.request("?").validate()
+        except ValueError as err:
+            raise ValueError(f"{where}{err}") from err
+
+
+@dataclass
+class PanelResult:
+    """A finished panel: what it generated and cost, and the verifier's judgement of its answer."""
+
+    stats: GenerationStats
+    verdict: Verdict
+    answer: str
+
+
+@dataclass
+class PanelState:
+    """What one panel shows right now."""
+
+    name: str
+    history: list[Message] = field(default_factory=list)
+    status: str = "Waiting…"
+    result: PanelResult | None = None
+    error: str | None = None
+    finished: bool = False
+    model: str = ""
+
+
+@dataclass
+class RaceUpdate:
+    """A snapshot of both panels, yielded whenever either changed; `changed` names the panels that did."""
+
+    panels: dict[str, PanelState]
+    changed: set[str] = field(default_factory=set)
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        return all(p.finished for p in self.panels.values())
+
+
+def attach_adapter(loaded: LoadedModel, adapter: str) -> LoadedModel:
+    """Wrap the loaded model with a PEFT adapter folder (e.g. a Train tab run's output)."""
+    path = Path(adapter).expanduser()
+    if not (path / "adapter_config.json").exists():
+        raise ModelLoadError(f"{path} is not an adapter folder (no adapter_config.json).")
+    try:
+        from peft import PeftModel
+    except ImportError as err:
+        raise ModelLoadError("Adapters need the 'peft' package: pip install peft.") from err
+    try:
+        loaded.model = PeftModel.from_pretrained(loaded.model, str(path)).eval()
+    except (OSError, ValueError, RuntimeError, KeyError) as err:
+        raise ModelLoadError(f"Could not apply adapter {path}: {err}") from err
+    loaded.name = f"{loaded.name} + {path.name}"
+    return loaded
+
+
+class EnginePool:
+    """The app's engine (for 'current' and the loaded model's own name) plus at most one other model, cached.
+
+    Asking for a different other model frees the cached one first, so a race never holds three models.
+    """
+
+    def __init__(
+        self,
+        primary: Engine,
+        quant: str = "auto",
+        device: str = "auto",
+        offline: bool = False,
+        loader: Callable[..., LoadedModel] = load_model,
+    ):
+        self.primary = primary
+        self.quant, self.device, self.offline = quant, device, offline
+        self.loader = loader
+        self.other: Engine | None = None
+        self._other_key: tuple[str, str | None] | None = None
+        self._users = 0  # races holding the other engine (it is never freed under them)
+        self._guard = threading.Lock()
+
+    def uses_primary(self, config: PanelConfig) -> bool:
+        if config.adapter:
+            return False
+        name = (config.model or "").strip()
+        loaded = self.primary.loaded
+        if name == CURRENT or loaded is None:
+            return name == CURRENT
+        return name in (loaded.name, loaded.source) or (name.lower() in EMBEDDED_NAMES and loaded.name == "tiny")
+
+    def needs_load(self, config: PanelConfig) -> bool:
+        return not self.uses_primary(config) and self.key(config) != self._other_key
+
+    def key(self, config: PanelConfig) -> tuple[str, str | None]:
+        model = (config.model or "").strip()
+        if model == CURRENT:  # an adapter on the current model: load its weights again under the adapter
+            loaded = self.primary.loaded
+            if loaded is None:
+                raise ModelLoadError("No model is loaded: pick one in the Chat tab first.")
+            model = loaded.source
+        return model, (config.adapter or None)
+
+    def engine_for(self, config: PanelConfig) -> Engine:
+        """The engine that serves `config`, loading (and caching) another model when it names one.
+
+        The other engine counts as in use until `done_with(engine)`; switching it meanwhile is refused.
+        """
+        if self.uses_primary(config):
+            return self.primary
+        key = self.key(config)
+        with self._guard:
+            if self.other is None or self._other_key != key:
+                if self.other is not None and (self._users or self.other.busy):
+                    raise RuntimeError(
+                        f"Another race is using {self._other_key[0]}; only one extra model is kept in memory, "
+                        "so wait for it or stop it."
+                    )
+                self._free()
+                loaded = self.loader(key[0], self.quant, self.device, self.offline, fallback=False)
+                if key[1]:
+                    loaded = attach_adapter(loaded, key[1])
+                self.other, self._other_key = Engine(loaded), key
+            self._users += 1
+            return self.other
+
+    def done_with(self, engine: Engine) -> None:
+        """A race no longer needs `engine` (from `engine_for`)."""
+        with self._guard:
+            if engine is self.other and self._users:
+                self._users -= 1
+
+    def release(self) -> None:
+        """Free the cached other model (if no race uses it)."""
+        with self._guard:
+            if not self._users and not (self.other and self.other.busy):
+                self._free()
+
+    def _free(self) -> None:
+        if self.other is not None:
+            unload(self.other.loaded)
+        self.other, self._other_key = None, None
+
+
+def find_adapters(runs_dir: Path) -> list[str]:
+    """Adapter folders saved under `runs_dir` (newest first), for the panels' adapter pickers."""
+    try:
+        found = [p.parent for p in Path(runs_dir).glob("**/adapter_config.json")]
+    except OSError:
+        return []
+    return [str(p) for p in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)]
+
+
+_FINISHED = object()
+
+
+def _copy_history(history: list[Message]) -> list[Message]:
+    """A snapshot the worker thread can no longer mutate (stream_turn edits its messages in place)."""
+    return [{**m, "metadata": dict(m["metadata"])} if "metadata" in m else dict(m) for m in history]
+
+
+def _run_panel(
+    name: str, engine: Engine, config: PanelConfig, instance: Instance, stop: threading.Event, out: queue.Queue
+) -> None:
+    """Worker thread: stream one panel's reply into `out`, then verify its answer."""
+    try:
+        history: list[Message] = [{"role": "user", "content": instance.prompt}]
+        done: GenerationStats | None = None
+        for update in stream_turn(engine, history, config.request(instance.prompt), stop):
+            out.put((name, TurnUpdate(_copy_history(update.history), update.stats, update.notices, update.done)))
+            done = update.done or done
+        if done is not None:
+            verdict = get_family(instance.family).verify(instance, done.answer)
+            out.put((name, PanelResult(done, verdict, done.answer)))
+    except Exception as err:  # shown in the panel; the other panel goes on
+        out.put((name, err))
+    finally:
+        out.put((name, _FINISHED))
+
+
+def race(
+    pool: EnginePool,
+    instance: Instance,
+    a: PanelConfig,
+    b: PanelConfig,
+    stop: threading.Event | None = None,
+    min_interval: float = 0.08,
+) -> Iterator[RaceUpdate]:
+    """Run panels A and B on `instance` at once, yielding a snapshot of both whenever either changes (at most
+    one per `min_interval` seconds: a small model makes hundreds of tokens a second, more than a browser redraws).
+
+    Raises ValueError (bad settings) or ModelLoadError (a model that cannot be loaded) before anything runs.
+    Closing the generator early stops both panels.
+    """
+    configs = {"A": a, "B": b}
+    for name, config in configs.items():
+        config.validate(name)
+    others = {pool.key(c) for c in configs.values() if not pool.uses_primary(c)}
+    if len(others) > 1:
+        raise ValueError(
+            "Panels A and B name two different models besides the loaded one; only one extra model is kept in "
+            "memory: set one panel to 'current'."
+        )
+    stop = stop or threading.Event()
+    panels = {name: PanelState(name) for name in PANELS}
+    engines: dict[str, Engine] = {}
+    try:
+        for name, config in configs.items():
+            if pool.needs_load(config):
+                panels[name].status = f"Loading {config.model}{' + adapter' if config.adapter else ''}…"
+                yield RaceUpdate(_snapshot(panels), {name})
+            engines[name] = pool.engine_for(config)
+            panels[name].model = engines[name].loaded.name if engines[name].loaded else config.model
+            panels[name].status = "Starting…"
+        yield from _stream(instance, configs, engines, panels, stop, min_interval)
+    finally:
+        for engine in engines.values():
+            pool.done_with(engine)
+
+
+def _stream(
+    instance: Instance,
+    configs: dict[str, PanelConfig],
+    engines: dict[str, Engine],
+    panels: dict[str, PanelState],
+    stop: threading.Event,
+    min_interval: float,
+) -> Iterator[RaceUpdate]:
+    """Start one thread per panel and merge their updates (see `race`)."""
+    out: queue.Queue = queue.Queue()
+    threads = [
+        threading.Thread(target=_run_panel, args=(n, engines[n], configs[n], instance, stop, out), daemon=True)
+        for n in PANELS
+    ]
+    for thread in threads:
+        thread.start()
+    yield RaceUpdate(_snapshot(panels), set(PANELS))
+    last = time.monotonic()
+    try:
+        while not all(p.finished for p in panels.values()):
+            items = [out.get()]
+            # coalesce what arrives until the interval is over (never "until the queue is empty": two fast
+            # panels can keep it filled forever)
+            while (wait := last + min_interval - time.monotonic()) > 0:
+                try:
+                    items.append(out.get(timeout=wait))
+                except queue.Empty:
+                    break
+            changed: set[str] = set()
+            notices: list[str] = []
+            for name, item in items:
+                notices += _apply(panels[name], item)
+                changed.add(name)
+            yield RaceUpdate(_snapshot(panels), changed, notices)
+            last = time.monotonic()
+    finally:
+        if not all(p.finished for p in panels.values()):
+            stop.set()  # the caller went away: do not leave generations running
+        for thread in threads:
+            thread.join(timeout=30)
+
+
+def _apply(panel: PanelState, item: Any) -> list[str]:
+    """Fold one worker message into the panel's state; returns notices to surface."""
+    if item is _FINISHED:
+        panel.finished = True
+        if panel.result is None and panel.error is None:
+            panel.error = "The panel ended without a result."
+        return []
+    if isinstance(item, TurnUpdate):
+        panel.history = item.history[1:]  # the puzzle itself is shown above both panels
+        panel.status = item.stats or panel.status
+        return [f"Panel {panel.name}: {n}" for n in item.notices]
+    if isinstance(item, PanelResult):
+        panel.result = item
+        return []
+    panel.error = str(item)
+    panel.status = f"⚠️ {item}"
+    return [f"Panel {panel.name}: {item}"]
+
+
+def _snapshot(panels: dict[str, PanelState]) -> dict[str, PanelState]:
+    return {
+        n: PanelState(p.name, list(p.history), p.status, p.result, p.error, p.finished, p.model)
+        for n, p in panels.items()
+    }
+
+
+# ---------------------------------------------------------------- presentation (plain HTML, no Gradio)
+def _fmt_value(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(_fmt_value(v) for v in value) or "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def details_rows(verdict: Verdict, limit: int = 10) -> tuple[list[tuple[str, str, str]], int]:
+    """(mark, check, other fields) per verifier detail, failures first; and how many passing rows were cut."""
+    rows = []
+    for d in verdict.details:
+        informative = d.get("counts", True)
+        mark = "✔" if d.get("ok") else ("✘" if informative else "•")
+        extra = "; ".join(
+            f"{k.replace('_', ' ')}: {_fmt_value(v)}"
+            for k, v in d.items()
+            if k not in ("check", "ok", "counts") and v not in ("", None, [])
+        )
+        rows.append((mark, str(d.get("check", "")), extra))
+    rows.sort(key=lambda r: {"✘": 0, "•": 1, "✔": 2}[r[0]])
+    return rows[:limit], max(0, len(rows) - limit)
+
+
+def verdict_html(verdict: Verdict, stats: GenerationStats, think_budget: int | None) -> str:
+    """A coloured verdict box: status and reason, tokens and time, then a small table of the verifier's checks."""
+    status = verdict.status if verdict.status in STATUS_ICONS else "wrong"
+    background, accent = STATUS_COLOURS[status]
+    budget = f" / {think_budget:,}" if think_budget is not None else ""
+    notes = [n for n, on in (("budget reached", stats.budget_reached), ("stopped", stats.stopped)) if on]
+    figures = (
+        f"<b>{stats.seconds:.1f} s</b> · <b>{stats.thinking_tokens:,}</b>{budget} thinking tokens · "
+        f"<b>{stats.answer_tokens:,}</b> answer tokens" + "".join(f" · {n}" for n in notes)
+    )
+    reason = re.sub(rf"^{status}:\s*", "", verdict.reason, flags=re.IGNORECASE)  # "Wrong — wrong: …" reads badly
+    badge = (
+        f"<span style='display:inline-flex;align-items:center;justify-content:center;width:1.5em;height:1.5em;"
+        f"border-radius:50%;background:{accent};color:white;font-size:.85em;margin-right:6px'>{STATUS_ICONS[status]}</span>"
+    )
+    rows, cut = details_rows(verdict)
+    cell = "padding:2px 8px;border-top:1px solid rgba(0,0,0,.08);vertical-align:top"
+    table = "".join(
+        f"<tr><td style='{cell};color:{'#059669' if m == '✔' else '#dc2626' if m == '✘' else '#6b7280'}'>{m}</td>"
+        f"<td style='{cell}'>{html.escape(check)}</td><td style='{cell};color:#4b5563'>{html.escape(extra)}</td></tr>"
+        for m, check, extra in rows
+    )
+    if cut:
+        table += f"<tr><td></td><td colspan='2' style='{cell};color:#6b7280'>… {cut} more checks passed</td></tr>"
+    extracted = (
+        f"<div style='margin-top:4px'>Answer read as: <code>{html.escape(verdict.extracted[:160])}</code></div>"
+        if verdict.extracted
+        else ""
+    )
+    return (
+        f"<div class='verdict verdict-{status}' style='background:{background};border-left:6px solid {accent};"
+        f"border-radius:8px;padding:10px 14px;color:#111827'>"
+        f"<div style='font-size:1.15em;font-weight:600;color:{accent}'>{badge}{status.capitalize()}"
+        f" <span style='font-weight:400;color:#374151'>— {html.escape(reason)}</span></div>"
+        f"<div style='margin-top:4px;color:#374151'>{figures}</div>{extracted}"
+        + (f"<table style='margin-top:6px;border-collapse:collapse;font-size:.9em'>{table}</table>" if rows else "")
+        + "</div>"
+    )
+
+
+def error_html(message: str) -> str:
+    return (
+        "<div class='verdict verdict-error' style='background:#f3f4f6;border-left:6px solid #6b7280;"
+        f"border-radius:8px;padding:10px 14px;color:#111827'><b>No verdict:</b> {html.escape(message)}</div>"
+    )
+
+
+__all__ = [
+    "CURRENT",
+    "EnginePool",
+    "PanelConfig",
+    "PanelResult",
+    "PanelState",
+    "RaceUpdate",
+    "attach_adapter",
+    "details_rows",
+    "error_html",
+    "find_adapters",
+    "race",
+    "verdict_html",
+]

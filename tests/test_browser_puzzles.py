@@ -1,0 +1,177 @@
+"""The Puzzles tab in a real browser: pick 3SAT level 1, run both panels on the tiny model, see two verdicts and the
+drawings. Launches `python app.py` on a free loopback port and drives headless Chromium through Playwright."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+playwright = pytest.importorskip("playwright.sync_api")
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parent.parent
+VERDICT = ".verdict-correct, .verdict-wrong, .verdict-unparseable"
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path_factory.mktemp("app") / "app.log"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "app.py", "--port", str(port), "--offline", "--model", "tiny"]
+    cmd += ["--runs-dir", str(tmp_path_factory.mktemp("runs"))]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if urllib.request.urlopen(url, timeout=1).status == 200:
+                    break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    pytest.fail(f"the app did not start:\n{log.read_text()[-3000:]}")
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("no chromium on PATH")
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+    args += ["--disable-sync", "--no-first-run"]
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=args)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app_url)
+        page.get_by_role("tab", name="Puzzles").click()
+        yield page
+        browser.close()
+
+
+def _set_number(page, selector: str, value: int) -> None:
+    box = page.locator(f"{selector} input[type=number]")
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def test_race_on_sat_shows_two_verdicts_and_drawings(page, artifacts):
+    expect = playwright.expect
+    page.locator("#family input").click()
+    page.get_by_role("option", name="3SAT").click()
+    expect(page.locator("#level input")).to_have_value(re.compile(r"^1 · 3-4 variables"))
+    expect(page.locator("#puzzle-prompt")).to_contain_text("3SAT · level 1", timeout=15_000)
+    expect(page.locator("#puzzle-plot .js-plotly-plot")).to_be_visible()
+
+    page.locator("#puzzle-seed input").fill("3")
+    page.locator("#puzzle-seed input").press("Enter")
+    expect(page.locator("#puzzle-prompt")).to_contain_text("seed 3", timeout=15_000)
+
+    _set_number(page, "#think-a", 16)
+    _set_number(page, "#think-b", 48)
+    for panel in ("#panel-a", "#panel-b"):  # short answers keep the random model's noise brief
+        page.locator(panel).get_by_text("More settings").click()
+        _set_number(page, f"#answer-{panel[-1]}", 48)
+    page.locator("#run-both").click()
+    for name in ("a", "b"):
+        expect(page.locator(f"#verdict-{name}").locator(VERDICT)).to_be_visible(timeout=45_000)
+        expect(page.locator(f"#plot-{name} .js-plotly-plot")).to_be_visible(timeout=15_000)
+        expect(page.locator(f"#chat-{name}")).to_contain_text("Thought for")
+    expect(page.locator("#verdict-a")).to_contain_text("/ 16 thinking tokens")
+    expect(page.locator("#verdict-b")).to_contain_text("/ 48 thinking tokens")
+    expect(page.locator("#status-a")).to_contain_text("tokens/s")
+    page.locator("#run-both").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(artifacts / "puzzles.png"), full_page=True)
+
+    # a bad seed is refused with a visible warning, and the puzzle stays as it was
+    page.locator("#puzzle-seed input").fill("-5")
+    page.locator("#puzzle-seed input").press("Enter")
+    expect(page.locator(".toast-body").filter(has_text="whole number")).to_be_visible(timeout=10_000)
+    expect(page.locator("#puzzle-prompt")).to_contain_text("seed 3")
+
+
+def test_stop_ends_a_long_race(page):
+    expect = playwright.expect
+    _set_number(page, "#puzzle-seed", 3)  # the previous test may have left an invalid seed behind
+    for name in ("a", "b"):  # s1 extend with a long minimum: the thought cannot end early, only by Stop
+        _set_number(page, f"#think-{name}", 8000)
+        page.locator(f"#mode-{name} input").click()
+        page.locator(f"#mode-{name}").get_by_role("option", name="s1 extend").click()
+        if not page.locator(f"#min-think-{name}").is_visible():
+            page.locator(f"#panel-{name}").get_by_text("More settings").click()
+        _set_number(page, f"#min-think-{name}", 8000)
+    page.locator("#run-both").click()
+    expect(page.locator("#verdict-a .verdict-running")).to_be_visible(timeout=10_000)
+    page.wait_for_timeout(1000)
+    page.locator("#stop-race").click()
+    for name in ("a", "b"):
+        verdict = page.locator(f"#verdict-{name}").locator(VERDICT)
+        expect(verdict).to_contain_text("stopped", timeout=15_000)
+        thought = int(re.search(r"([\d,]+) / 8,000 thinking tokens", verdict.inner_text()).group(1).replace(",", ""))
+        assert thought < 8000  # cut short: without Stop it could not end before 8,000
+        expect(page.locator(f"#chat-{name}")).to_contain_text("(stopped)")
+    expect(page.locator("#status-a")).to_contain_text("stopped")
+
+
+def test_race_api_endpoint(app_url):
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    panel = dict(mode="hard", temperature=0.7, min_think=0, answer_budget=32, seed=5, adapter="")
+    args = {f"{p}_{k}": v for p in "ab" for k, v in panel.items()}
+    result = client.predict(
+        family_name="maze",
+        level_value=2,
+        puzzle_seed=4,
+        a_model="current",
+        a_think_budget=16,
+        b_model="tiny",  # the loaded model by name: served by the same engine
+        b_think_budget=32,
+        api_name="/race",
+        **args,
+    )
+    seed, chat_a, _, verdict_a, plot_a, chat_b, _, verdict_b, plot_b = result
+    assert seed == 4 and chat_a and chat_b and plot_a and plot_b
+    assert re.search(r"verdict-(correct|wrong|unparseable)", verdict_a) and "/ 16 thinking tokens" in verdict_a
+    assert re.search(r"verdict-(correct|wrong|unparseable)", verdict_b) and "/ 32 thinking tokens" in verdict_b
+
+
+def test_race_api_reports_a_missing_model_without_crashing(app_url):
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    result = client.predict(family_name="sat", level_value=1, puzzle_seed=1, b_model="no-such/model", api_name="/race")
+    verdict_a, verdict_b = result[3], result[7]
+    assert "No verdict" in verdict_a and "no-such/model" in verdict_b  # nothing ran, the reason is shown
+    # the app still serves races afterwards
+    ok = client.predict(
+        family_name="sat",
+        level_value=1,
+        puzzle_seed=1,
+        a_think_budget=8,
+        b_think_budget=8,
+        a_answer_budget=16,
+        b_answer_budget=16,
+        api_name="/race",
+    )
+    assert "verdict-" in ok[3] and "verdict-" in ok[7] and "No verdict" not in ok[3] + ok[7]
