@@ -147,6 +147,12 @@ class _CountingStreamer(TextIteratorStreamer):
         keep = [t for t in ids if t not in self.hide]
         if keep:
             super().put(torch.tensor(keep))
+            # The base class holds text back until a space; flush it at once (unless a character is incomplete) so
+            # the thought and its token count stream live even through long runs of symbols.
+            text = self.tokenizer.decode(self.token_cache, **self.decode_kwargs)
+            if len(text) > self.print_len and not text.endswith("\ufffd"):
+                self.on_finalized_text(text[self.print_len :])
+                self.print_len = len(text)
 
     def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
         self.text_queue.put((text, self.tracker.think_tokens, self.tracker.answer_tokens), timeout=self.timeout)
@@ -374,6 +380,31 @@ class Engine:
         return stats
 
     # ------------------------------------------------------------ batches (evaluation)
+    share_prefill = True  # run each prompt through the model once per batch, not once per sample
+
+    def _sample_inputs(self, model, input_ids: torch.Tensor, mask: torch.Tensor, n: int) -> dict:
+        """generate() inputs for n samples per prompt. With `share_prefill` the prompts (but their last token) go
+        through the model once and the cache is repeated per sample: n× less prefill work, the same samples. A model
+        whose cache cannot be built this way falls back to num_return_sequences."""
+        plain = {"input_ids": input_ids, "attention_mask": mask, "num_return_sequences": n}
+        if not self.share_prefill or n < 2 or input_ids.shape[1] < 2:
+            return plain
+        try:
+            from transformers import DynamicCache
+
+            cache = DynamicCache(config=model.config)
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)
+            prompt = {"input_ids": input_ids[:, :-1], "attention_mask": mask[:, :-1], "position_ids": positions[:, :-1]}
+            model(**prompt, cache=cache, logits_to_keep=1)  # only the cache is wanted: skip the prompt's logits
+            cache.batch_repeat_interleave(n)
+        except Exception:  # noqa: BLE001 - a model-specific cache problem: the plain path still works
+            return plain
+        return {
+            "input_ids": input_ids.repeat_interleave(n, 0),
+            "attention_mask": mask.repeat_interleave(n, 0),
+            "cache": cache,
+        }
+
     def generate_batch(
         self,
         prompts: list[list[dict[str, str]]],
@@ -410,9 +441,7 @@ class Engine:
             if request.seed is not None:
                 torch.manual_seed(request.seed)
             with torch.inference_mode():
-                out = loaded.model.generate(
-                    input_ids=input_ids, attention_mask=mask, num_return_sequences=n_samples, **kwargs
-                )
+                out = loaded.model.generate(**self._sample_inputs(loaded.model, input_ids, mask, n_samples), **kwargs)
             seconds = time.perf_counter() - t0
         hidden = self._hidden_ids()
         results: list[list[GenerationStats]] = []

@@ -17,8 +17,15 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 
-from playground.presets import AUTO_GPU_ORDER, EMBEDDED_NAMES, PLACEHOLDER_DIR, PRESETS, TINY_REASONER_DIR, Preset
-from playground.presets import find_preset
+from playground.presets import (
+    AUTO_GPU_ORDER,
+    EMBEDDED_NAMES,
+    PLACEHOLDER_DIR,
+    PRESETS,
+    TINY_REASONER_DIR,
+    Preset,
+    find_preset,
+)
 
 QUANTS = ("auto", "4bit", "8bit", "none")
 DEVICES = ("auto", "cuda", "cpu")
@@ -42,6 +49,7 @@ class LoadedModel:
     description: str
     placeholder: bool = False
     notices: list[str] = field(default_factory=list)
+    adapter: str | None = None  # a PEFT adapter folder applied on top (apply_adapter)
 
     @property
     def context_length(self) -> int:
@@ -242,3 +250,42 @@ def unload(loaded: LoadedModel | None) -> None:
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
+
+
+def apply_adapter(loaded: LoadedModel, adapter_dir: str | Path, merge: bool | None = None) -> LoadedModel:
+    """Apply a PEFT (LoRA/QLoRA) adapter folder to a loaded base, in place, with `PeftModel.from_pretrained`.
+
+    `merge` (default: when the base is not quantized) folds the adapter into the weights: same outputs, faster
+    generation. A folder without adapter_config.json, or one whose shapes do not fit the base, raises ModelLoadError.
+    """
+    path = Path(adapter_dir).expanduser()
+    config_file = path / "adapter_config.json"
+    if not config_file.is_file():
+        raise ModelLoadError(f"{path} is not a PEFT adapter folder (no adapter_config.json)")
+    try:
+        from peft import PeftModel
+    except ImportError as err:
+        raise ModelLoadError(f"loading an adapter needs the 'peft' package: {err}") from err
+    try:
+        model = PeftModel.from_pretrained(loaded.model, str(path))
+    except (ValueError, RuntimeError, OSError, KeyError) as err:
+        raise ModelLoadError(f"could not apply the adapter {path} to {loaded.name!r}: {err}") from err
+    if loaded.quant == "none" if merge is None else merge:
+        model = model.merge_and_unload()
+    model.eval()
+    base = json.loads(config_file.read_text()).get("base_model_name_or_path") or ""
+    if base and base not in (loaded.source, loaded.name) and Path(base).name != Path(loaded.source).name:
+        loaded.notices.append(f"The adapter was trained on {base!r}, not on {loaded.source!r}.")
+    loaded.model = model
+    loaded.adapter = str(path)
+    loaded.description = f"{loaded.description}, with the adapter {path}"
+    return loaded
+
+
+def adapter_base(adapter_dir: str | Path) -> str | None:
+    """The base model an adapter folder names (base_model_name_or_path), if any."""
+    config_file = Path(adapter_dir).expanduser() / "adapter_config.json"
+    try:
+        return json.loads(config_file.read_text()).get("base_model_name_or_path") or None
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,497 @@
+"""Paper-style evaluation: N samples × M puzzles of a family, swept over thinking budgets, with honest statistics.
+
+`run_evaluation(engine, config)` generates each budget's samples in batches (`Engine.generate_batch`, one row per
+sample via `num_return_sequences`), verifies every answer, appends one JSON line per sample to
+`runs/<name>/results.jsonl` as it goes, and writes `summary.json` and `summary.csv` at the end (also after Stop).
+
+Statistics follow the Phi-4-reasoning / "Inference-Time Scaling" reports:
+- average pass@1: run j is "sample j of every puzzle"; its accuracy is the fraction of puzzles it solved; we report
+  the mean and the sample standard deviation (ddof=1, pandas' default; 0 for one run) across the N runs;
+- majority vote over the verifier's normalised `extracted` answers (unparseable samples never vote; ties go to the
+  answer that appeared first, so the result is deterministic); best-of-N (any sample right, pass@N); worst-of-N
+  (every sample right);
+- tokens per response (thinking, answer, total): mean and sample standard deviation; breakdown by level.
+No Gradio here: the Evaluate tab, the CLI and the tests share it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playground.engine import BUDGET_MODES, GenerationRequest
+from playground.puzzles import PuzzleConfigError, get_family
+
+DEFAULT_BUDGETS: list[int | None] = [0, 64, 128, 256, 512, None]
+UNLIMITED = ("none", "unlimited", "inf", "∞")
+Progress = Callable[[int, int, str], None]  # (done generations, total generations, what is running)
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def parse_budgets(text: str) -> list[int | None]:
+    """'0,128,none' → [0, 128, None] (none/unlimited = no limit); duplicates dropped, order kept."""
+    out: list[int | None] = []
+    for part in (p.strip() for p in str(text).split(",")):
+        if not part:
+            continue
+        if part.lower() in UNLIMITED:
+            value = None
+        else:
+            try:
+                value = int(part)
+            except ValueError:
+                raise ValueError(
+                    f"bad budget {part!r}: use whole numbers of tokens ≥ 0, or 'none' for unlimited"
+                ) from None
+            if value < 0:
+                raise ValueError(f"bad budget {value}: budgets are ≥ 0 (or 'none' for unlimited)")
+        if value not in out:
+            out.append(value)
+    if not out:
+        raise ValueError("no thinking budgets given: e.g. 0,128,512,none")
+    return out
+
+
+def budget_label(budget: int | None) -> str:
+    return "none" if budget is None else str(budget)
+
+
+@dataclass
+class EvalConfig:
+    """One evaluation: which puzzles, how many samples, which budgets, and how to sample."""
+
+    family: str
+    levels: list[int] = field(default_factory=lambda: [1])
+    puzzles: int = 10  # per level; puzzle seeds are first_seed, first_seed + 1, ...
+    samples: int = 4  # N independent generations per puzzle (the "runs")
+    budgets: list[int | None] = field(default_factory=lambda: [0, 128, 512])
+    temperature: float = 0.8  # the paper's setting for Phi models; 0 = greedy (every sample identical)
+    top_p: float = 0.95
+    top_k: int = 50
+    seed: int = 0  # sampling seed: the same config on the same machine gives the same samples
+    first_seed: int = 0
+    budget_mode: str = "hard"
+    answer_budget: int | None = 512
+    system_prompt: str | None = None  # None: the model preset's default
+    batch_rows: int = 64  # rows (prompts × samples) per batched generate call: bounds memory
+    save_thinking: bool = False  # store each thought in results.jsonl (large for long budgets)
+    name: str | None = None  # run folder name under runs/; default eval-<family>-<time>
+
+    def validate(self) -> None:
+        """Raise ValueError (PuzzleConfigError is one) with a user-facing message."""
+        fam = get_family(self.family)
+        if not self.levels:
+            raise PuzzleConfigError("choose at least one level")
+        for level in self.levels:
+            fam.check_level(level)
+        if self.puzzles < 1 or self.samples < 1:
+            raise ValueError("puzzles and samples must be ≥ 1")
+        if not self.budgets:
+            raise ValueError("choose at least one thinking budget")
+        if any(b is not None and b < 0 for b in self.budgets):
+            raise ValueError("thinking budgets must be ≥ 0 (or unlimited)")
+        if self.answer_budget is not None and self.answer_budget < 0:
+            raise ValueError("the answer budget must be ≥ 0 (or unlimited)")
+        if self.budget_mode not in BUDGET_MODES:
+            raise ValueError(f"unknown budget mode {self.budget_mode!r}; choose one of {', '.join(BUDGET_MODES)}")
+        if self.temperature < 0 or not 0 < self.top_p <= 1 or self.top_k < 0 or self.batch_rows < 1:
+            raise ValueError("temperature ≥ 0, 0 < top-p ≤ 1, top-k ≥ 0 and batch rows ≥ 1, please")
+        if self.name is not None and not re.fullmatch(r"[\w.-]+", self.name):
+            raise ValueError(f"bad run name {self.name!r}: letters, digits, '-', '_' and '.' only")
+
+    def seeds(self) -> list[int]:
+        return list(range(self.first_seed, self.first_seed + self.puzzles))
+
+
+# ---------------------------------------------------------------- statistics (pure)
+
+
+def mean_std(values: Sequence[float], ddof: int = 1) -> tuple[float, float]:
+    """Mean and standard deviation (sample std by default; 0.0 when there are too few values). Empty → (nan, nan)."""
+    n = len(values)
+    if n == 0:
+        return math.nan, math.nan
+    mean = sum(values) / n
+    if n - ddof <= 0:
+        return mean, 0.0
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (n - ddof))
+
+
+def pass_at_1(correct: Sequence[Sequence[bool]], ddof: int = 1) -> tuple[float, float, list[float]]:
+    """`correct[p][j]`: puzzle p, sample j. Run j's accuracy = mean over puzzles; → (mean, std, per-run accuracies)."""
+    if not correct:
+        return math.nan, math.nan, []
+    n = len(correct[0])
+    runs = [sum(bool(row[j]) for row in correct) / len(correct) for j in range(n)]
+    mean, std = mean_std(runs, ddof)
+    return mean, std, runs
+
+
+def majority_vote(samples: Sequence[tuple[str | None, bool]]) -> tuple[str | None, bool]:
+    """(extracted answer, correct) per sample → (winning answer, whether it is right).
+
+    Unparseable samples (None) never vote; among equally frequent answers the one seen first wins. The winner's
+    correctness is that of its first sample (equal normalised answers get equal verdicts). No vote → (None, False).
+    """
+    votes = Counter(ans for ans, _ in samples if ans is not None)
+    if not votes:
+        return None, False
+    top = max(votes.values())
+    winner = next(ans for ans, _ in samples if ans is not None and votes[ans] == top)
+    return winner, next(ok for ans, ok in samples if ans == winner)
+
+
+def best_of_n(correct: Sequence[Sequence[bool]]) -> float:
+    """Fraction of puzzles with at least one right sample (pass@N)."""
+    return sum(any(row) for row in correct) / len(correct) if correct else math.nan
+
+
+def worst_of_n(correct: Sequence[Sequence[bool]]) -> float:
+    """Fraction of puzzles with every sample right."""
+    return sum(all(row) for row in correct) / len(correct) if correct else math.nan
+
+
+def _by_puzzle(records: Iterable[dict]) -> list[list[dict]]:
+    """Group records per puzzle (family, level, seed), each sorted by sample index; all must have N samples."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["family"], r["level"], r["seed"]), []).append(r)
+    rows = [sorted(g, key=lambda r: r["sample"]) for g in groups.values()]
+    if len({len(r) for r in rows}) > 1:
+        raise ValueError("every puzzle needs the same number of samples to compute pass@1 across runs")
+    return rows
+
+
+def accuracy_vs_n(records: Iterable[dict]) -> dict[str, list[float]]:
+    """Majority / best-of-n / worst-of-n using the first n samples of each puzzle, for n = 1..N."""
+    rows = _by_puzzle(records)
+    out: dict[str, list[float]] = {"n": [], "majority": [], "best_of_n": [], "worst_of_n": []}
+    for n in range(1, (len(rows[0]) if rows else 0) + 1):
+        head = [row[:n] for row in rows]
+        correct = [[r["correct"] for r in row] for row in head]
+        out["n"].append(n)
+        out["majority"].append(sum(majority_vote([(r["extracted"], r["correct"]) for r in row])[1] for row in head))
+        out["majority"][-1] /= len(rows)
+        out["best_of_n"].append(best_of_n(correct))
+        out["worst_of_n"].append(worst_of_n(correct))
+    return out
+
+
+def summarize(records: Sequence[dict], ddof: int = 1) -> dict[str, Any]:
+    """The paper's statistics over one group of records (e.g. one budget, or one budget and level)."""
+    rows = _by_puzzle(records)
+    correct = [[r["correct"] for r in row] for row in rows]
+    p_mean, p_std, runs = pass_at_1(correct, ddof)
+    majority = [majority_vote([(r["extracted"], r["correct"]) for r in row])[1] for row in rows]
+    tokens = {}
+    for key in ("thinking", "answer", "total"):
+        values = [r["thinking_tokens"] + r["answer_tokens"] if key == "total" else r[f"{key}_tokens"] for r in records]
+        m, s = mean_std(values, ddof)
+        tokens[key] = {"mean": m, "std": s}
+    n = len(records)
+    return {
+        "puzzles": len(rows),
+        "samples": len(rows[0]) if rows else 0,
+        "pass1": {"mean": p_mean, "std": p_std, "runs": runs},
+        "majority": sum(majority) / len(rows) if rows else math.nan,
+        "best_of_n": best_of_n(correct),
+        "worst_of_n": worst_of_n(correct),
+        "tokens": tokens,
+        "mean_tokens": tokens["total"]["mean"],
+        "unparseable": sum(r["status"] == "unparseable" for r in records) / n if n else math.nan,
+        "budget_reached": sum(bool(r.get("budget_reached")) for r in records) / n if n else math.nan,
+    }
+
+
+def summarize_sweep(records: Sequence[dict], budgets: Sequence[int | None]) -> dict[str, dict[str, Any]]:
+    """Per budget label: summarize() of its records, a per-level breakdown ("levels") and accuracy vs n ("vs_n")."""
+    out: dict[str, dict[str, Any]] = {}
+    for budget in budgets:
+        group = [r for r in records if r["budget"] == budget]
+        if not group:
+            continue
+        entry = {"budget": budget, **summarize(group)}
+        entry["levels"] = {
+            str(lv): summarize([r for r in group if r["level"] == lv]) for lv in sorted({r["level"] for r in group})
+        }
+        entry["vs_n"] = accuracy_vs_n(group)
+        out[budget_label(budget)] = entry
+    return out
+
+
+TABLE_COLUMNS = [
+    "budget", "level", "puzzles", "samples", "pass@1", "pass@1 std", "majority", "best-of-N", "worst-of-N",
+    "thinking tokens", "thinking std", "answer tokens", "answer std", "total tokens", "total std", "unparseable",
+]  # fmt: skip
+
+
+def table_rows(sweep: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Flat rows (one per budget, then one per budget × level when several levels) for CSV and tables."""
+
+    def row(label: str, level: str, s: dict[str, Any]) -> dict[str, Any]:
+        t = s["tokens"]
+        values = [s["puzzles"], s["samples"], s["pass1"]["mean"], s["pass1"]["std"], s["majority"], s["best_of_n"]]
+        values += [s["worst_of_n"], t["thinking"]["mean"], t["thinking"]["std"], t["answer"]["mean"]]
+        values += [t["answer"]["std"], t["total"]["mean"], t["total"]["std"], s["unparseable"]]
+        return dict(zip(TABLE_COLUMNS, [label, level, *values]))
+
+    rows = []
+    for label, entry in sweep.items():
+        rows.append(row(label, "all", entry))
+        if len(entry["levels"]) > 1:
+            rows += [row(label, lv, s) for lv, s in entry["levels"].items()]
+    return rows
+
+
+# ---------------------------------------------------------------- running
+
+
+def _clean(value: Any) -> Any:
+    """NaN → None, recursively, so the JSON is strict."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+@dataclass
+class EvalResult:
+    """What an evaluation produced so far (complete unless `stopped`)."""
+
+    config: EvalConfig
+    records: list[dict[str, Any]]
+    model: str = ""
+    adapter: str | None = None
+    out_dir: Path | None = None
+    stopped: bool = False
+    seconds: float = 0.0
+    budget_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def sweep(self) -> dict[str, dict[str, Any]]:
+        return summarize_sweep(self.records, self.config.budgets)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return table_rows(self.sweep)
+
+    def frame(self, compact: bool = False):
+        """The summary table as a pandas DataFrame for people: rates in %, tokens rounded. `compact` merges each
+        mean and std into one "mean ± std" column (the CLI and the Evaluate tab show that one)."""
+        import pandas as pd
+
+        df = pd.DataFrame(self.rows(), columns=TABLE_COLUMNS)
+        rates = ["pass@1", "pass@1 std", "majority", "best-of-N", "worst-of-N", "unparseable"]
+        df[rates] = (df[rates].astype(float) * 100).round(1)
+        tokens = [f"{k} {s}" for k in ("thinking", "answer", "total") for s in ("tokens", "std")]
+        df[tokens] = df[tokens].astype(float).round(1)
+        if not compact:
+            return df
+        pm = lambda m, s: [f"{a:.1f} ± {b:.1f}" for a, b in zip(df[m], df[s])]
+        out = df[["budget", "level"]].copy()
+        out["pass@1"] = pm("pass@1", "pass@1 std")
+        for col in ("majority", "best-of-N", "worst-of-N"):
+            out[col] = df[col]
+        for kind in ("thinking", "answer"):
+            out[f"{kind} tokens"] = pm(f"{kind} tokens", f"{kind} std")
+        out["unparseable"] = df["unparseable"]
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """One JSON object: the run's settings and, per budget label, pass@1 (mean, std), majority, best/worst-of-N,
+        tokens and the per-level breakdown."""
+        sweep = self.sweep
+        for label, entry in sweep.items():
+            entry["seconds"] = self.budget_seconds.get(label)
+        return _clean(
+            {
+                "family": self.config.family,
+                "levels": self.config.levels,
+                "puzzles": self.config.puzzles,
+                "samples": self.config.samples,
+                "model": self.model,
+                "adapter": self.adapter,
+                "stopped": self.stopped,
+                "seconds": round(self.seconds, 3),
+                "out": str(self.out_dir) if self.out_dir else None,
+                "config": asdict(self.config),
+                "budgets": sweep,
+            }
+        )
+
+
+def _unique_dir(runs_dir: Path, name: str) -> Path:
+    path, k = runs_dir / name, 2
+    while path.exists():
+        path, k = runs_dir / f"{name}-{k}", k + 1
+    return path
+
+
+class Evaluation:
+    """A running evaluation: `steps()` generates one batch at a time and yields what it just did, so callers can
+    show progress (and partial tables) between batches. `result()` is available at any time."""
+
+    def __init__(
+        self,
+        engine,
+        config: EvalConfig,
+        runs_dir: str | Path = "runs",
+        out_dir: str | Path | None = None,
+        stop: threading.Event | None = None,
+        save: bool = True,
+    ):
+        config.validate()
+        self.engine, self.config, self.stop = engine, config, stop or threading.Event()
+        fam = get_family(config.family)
+        self.family = fam
+        self.instances = [fam.generate(seed, level) for level in config.levels for seed in config.seeds()]
+        self.total = len(config.budgets) * len(self.instances) * config.samples
+        self.done = 0
+        self.records: list[dict[str, Any]] = []
+        self.budget_seconds: dict[str, float] = {}
+        self.seconds = 0.0
+        self.stopped = False
+        name = config.name or time.strftime(f"eval-{config.family}-%Y%m%d-%H%M%S")
+        self.out_dir = None
+        if save:
+            self.out_dir = Path(out_dir) if out_dir else _unique_dir(Path(runs_dir), name)
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            (self.out_dir / "results.jsonl").write_text("")
+
+    @property
+    def greedy(self) -> bool:
+        return self.config.temperature == 0
+
+    def _request(self, budget: int | None, call: int) -> GenerationRequest:
+        c = self.config
+        return GenerationRequest(
+            messages=[],
+            system_prompt=c.system_prompt,
+            temperature=c.temperature,
+            top_p=c.top_p,
+            top_k=c.top_k,
+            seed=(c.seed * 1_000_003 + call) % 2**31,
+            think_budget=budget,
+            budget_mode=c.budget_mode,
+            answer_budget=c.answer_budget,
+        )
+
+    def steps(self):
+        """Run every budget over every puzzle, batch by batch; yields a progress message after each batch."""
+        c = self.config
+        # greedy decoding gives identical samples (and transformers refuses num_return_sequences > 1 without
+        # sampling), so one row per puzzle is generated and counted N times
+        n_gen = 1 if self.greedy else c.samples
+        per_call = max(1, c.batch_rows // n_gen)
+        call, t_start = 0, time.perf_counter()
+        try:
+            for budget in c.budgets:
+                label, t0 = budget_label(budget), time.perf_counter()
+                for start in range(0, len(self.instances), per_call):
+                    chunk = self.instances[start : start + per_call]
+                    prompts = [[{"role": "user", "content": inst.prompt}] for inst in chunk]
+                    if not self.stop.is_set():
+                        outputs = self.engine.generate_batch(prompts, self._request(budget, call), n_gen, self.stop)
+                        call += 1
+                    if self.stop.is_set():  # rows cut short by Stop would count as wrong: drop the whole batch
+                        self.stopped = True
+                        return
+                    self._append(
+                        [
+                            self._record(inst, budget, j, samples[0 if self.greedy else j])
+                            for inst, samples in zip(chunk, outputs)
+                            for j in range(c.samples)
+                        ]
+                    )
+                    self.budget_seconds[label] = time.perf_counter() - t0
+                    self.seconds = time.perf_counter() - t_start
+                    yield f"budget {label}: {min(start + per_call, len(self.instances))}/{len(self.instances)} puzzles"
+        finally:  # also after Stop or an error: what was evaluated is summarised
+            self.seconds = time.perf_counter() - t_start
+            self.save_summary()
+
+    def _record(self, inst, budget: int | None, sample: int, stats) -> dict[str, Any]:
+        verdict = self.family.verify(inst, stats.answer)
+        rec = {
+            "family": inst.family,
+            "level": inst.level,
+            "seed": inst.seed,
+            "budget": budget,
+            "sample": sample,
+            "correct": bool(verdict.correct),
+            "status": verdict.status,
+            "score": verdict.score,
+            "extracted": verdict.extracted,
+            "reason": verdict.reason,
+            "thinking_tokens": stats.thinking_tokens,
+            "answer_tokens": stats.answer_tokens,
+            "budget_reached": stats.budget_reached,
+            "thought_closed": stats.thought_closed,
+            "answer": stats.answer,
+        }
+        if self.config.save_thinking:
+            rec["thinking"] = stats.thinking
+        return rec
+
+    def _append(self, new: list[dict[str, Any]]) -> None:
+        self.records += new
+        self.done += len(new)
+        if self.out_dir:
+            with open(self.out_dir / "results.jsonl", "a", encoding="utf-8") as fh:
+                fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in new)
+
+    def result(self) -> EvalResult:
+        loaded = self.engine.loaded
+        return EvalResult(
+            config=self.config,
+            records=list(self.records),
+            model=loaded.name if loaded else "",
+            adapter=getattr(loaded, "adapter", None),
+            out_dir=self.out_dir,
+            stopped=self.stopped,
+            seconds=self.seconds,
+            budget_seconds=dict(self.budget_seconds),
+        )
+
+    def save_summary(self) -> EvalResult:
+        """Write summary.json and summary.csv for what has been evaluated so far."""
+        result = self.result()
+        if self.out_dir:
+            (self.out_dir / "summary.json").write_text(json.dumps(result.to_json(), indent=1, ensure_ascii=False))
+            with open(self.out_dir / "summary.csv", "w", newline="", encoding="utf-8") as fh:
+                writer = csv.DictWriter(fh, fieldnames=TABLE_COLUMNS, lineterminator="\n")
+                writer.writeheader()
+                writer.writerows(result.rows())
+        return result
+
+
+def run_evaluation(
+    engine,
+    config: EvalConfig,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+    runs_dir: str | Path = "runs",
+    out_dir: str | Path | None = None,
+    save: bool = True,
+) -> EvalResult:
+    """Run a whole evaluation (see `Evaluation`), calling `progress(done, total, message)` after each batch."""
+    ev = Evaluation(engine, config, runs_dir, out_dir, stop, save)
+    if progress:
+        progress(0, ev.total, "starting")
+    for message in ev.steps():
+        if progress:
+            progress(ev.done, ev.total, message)
+    return ev.result()

@@ -1,0 +1,160 @@
+"""The Evaluate tab: N samples × M puzzles of a family swept over thinking budgets, with the paper's statistics.
+
+Widgets and wiring only: the run is `playground.evaluation.Evaluation` on the app's engine (whatever model the Chat
+tab loaded), the figures come from `playground.charts`. The table and charts refresh after every batch; Stop ends
+the run at the next token and keeps what was complete.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from playground import charts
+from playground.evaluation import EvalConfig, EvalResult, Evaluation, budget_label, parse_budgets
+from playground.puzzles import families, get_family
+from playground.ui.state import AppState
+
+BUDGET_CHOICES = [("0 (no thinking)", "0"), *((str(b), str(b)) for b in (64, 128, 256, 512, 1024, 2048))]
+BUDGET_CHOICES.append(("unlimited", "none"))
+ANSWER_MAX = 4096  # the slider's last stop means "unlimited"
+
+
+def _level_choices(family: str) -> dict:
+    """CheckboxGroup settings for a family's levels (descriptions in the info line)."""
+    fam = get_family(family)
+    levels = sorted(fam.levels)
+    info = " · ".join(f"{lv}: {fam.levels[lv]}" for lv in levels)
+    return {"choices": [(str(lv), lv) for lv in levels], "value": [fam.default_level], "info": info}
+
+
+def _outputs(result: EvalResult, budgets: list[int | None], status: str):
+    """(status, table, budget chart, accuracy-vs-N chart, token histogram) for a result so far."""
+    sweep = result.sweep
+    last = sweep.get(budget_label(budgets[-1])) or (list(sweep.values())[-1] if sweep else None)
+    vs_n = charts.accuracy_vs_n(
+        last["vs_n"] if last else {},
+        last["pass1"]["mean"] if last else None,
+        title=f"Accuracy vs N (budget {charts.budget_name(budget_label(last['budget']))})" if last else "",
+    )
+    table = result.frame(compact=True) if result.records else None
+    return status, table, charts.budget_curve(sweep), vs_n, charts.token_histogram(result.records)
+
+
+def build_evaluate_tab(state: AppState) -> None:
+    """Lay out the Evaluate tab and wire Run (api /evaluate) and Stop (api /stop_evaluate)."""
+    fams = families()
+    first = next(iter(fams))
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            family = gr.Dropdown(
+                [(f.title, n) for n, f in fams.items()], value=first, label="Puzzle family", elem_id="eval-family"
+            )
+            levels = gr.CheckboxGroup(label="Levels", elem_id="eval-levels", **_level_choices(first))
+            puzzles = gr.Slider(1, 200, value=10, step=1, label="Puzzles per level (M)", elem_id="eval-puzzles")
+            samples = gr.Slider(1, 64, value=4, step=1, label="Samples per puzzle (N)", elem_id="eval-samples")
+            budgets = gr.CheckboxGroup(
+                BUDGET_CHOICES, value=["0", "128", "512"], label="Thinking budgets (tokens)", elem_id="eval-budgets"
+            )
+            temperature = gr.Slider(0, 2, value=0.8, step=0.05, label="Temperature (0 = greedy: samples identical)")
+            seed = gr.Number(0, precision=0, label="Seed (the same seed repeats the run)", elem_id="eval-seed")
+            with gr.Row():
+                run = gr.Button("Run", variant="primary", elem_id="eval-run")
+                stop = gr.Button("Stop", variant="stop", elem_id="eval-stop")
+            with gr.Accordion("More settings", open=False):
+                extra = gr.Textbox(label="Other budgets (comma-separated, e.g. 32,96)", elem_id="eval-extra")
+                mode = gr.Radio(["hard", "wrapup", "extend"], value="hard", label="At the budget")
+                answer = gr.Slider(
+                    0,
+                    ANSWER_MAX,
+                    value=512,
+                    step=16,
+                    label=f"Answer budget ({ANSWER_MAX} = unlimited)",
+                    elem_id="eval-answer",
+                )
+                first_seed = gr.Number(0, precision=0, label="First puzzle seed")
+        with gr.Column(scale=3):
+            status = gr.Markdown("Pick puzzles and budgets, then **Run**.", elem_id="eval-status")
+            table = gr.DataFrame(
+                label="Summary (rates in %; tokens per response, mean ± std)", elem_id="eval-table", interactive=False
+            )
+            with gr.Row():
+                budget_plot = gr.Plot(
+                    charts.empty_figure("Run an evaluation"), elem_id="eval-budget-plot", show_label=False
+                )
+                n_plot = gr.Plot(charts.empty_figure("Run an evaluation"), elem_id="eval-n-plot", show_label=False)
+            hist_plot = gr.Plot(charts.empty_figure("Run an evaluation"), elem_id="eval-hist-plot", show_label=False)
+            csv_file = gr.File(label="Summary CSV", elem_id="eval-csv", interactive=False)
+
+    def on_run(
+        fam: str,
+        lvls: list[int],
+        m: float,
+        n: float,
+        chosen: list[str],
+        extra_text: str,
+        temp: float,
+        seed_value: float,
+        budget_mode: str,
+        answer_budget: float,
+        first: float,
+        request: gr.Request,
+        progress=gr.Progress(),
+    ):
+        session = f"{request.session_hash or 'api'}:evaluate"
+        try:
+            wanted = parse_budgets(",".join([*(chosen or []), extra_text or ""]))
+            wanted.sort(key=lambda b: (b is None, b or 0))  # ascending, unlimited last
+            config = EvalConfig(
+                family=fam,
+                levels=sorted(int(lv) for lv in lvls or []),
+                puzzles=int(m),
+                samples=int(n),
+                budgets=wanted,
+                temperature=float(temp),
+                seed=int(seed_value or 0),
+                first_seed=int(first or 0),
+                budget_mode=budget_mode,
+                answer_budget=None if int(answer_budget) >= ANSWER_MAX else int(answer_budget),
+            )
+            config.validate()
+        except ValueError as err:
+            gr.Warning(str(err))
+            yield f"⚠️ {err}", gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        stop_event = state.begin(session)
+        if stop_event is None:
+            gr.Warning("An evaluation is already running in this session: press Stop first.")
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        try:
+            ev = Evaluation(state.engine, config, runs_dir=state.runs_dir, stop=stop_event)
+            model = state.engine.loaded.name if state.engine.loaded else "?"
+            head = f"**{model}** on {fam} level {', '.join(map(str, config.levels))}: "
+            head += f"{config.puzzles} puzzles × {config.samples} samples × {len(wanted)} budgets"
+            progress(0, desc="starting")
+            yield head + " — starting…", None, gr.skip(), gr.skip(), gr.skip(), None
+            for message in ev.steps():
+                progress(ev.done / ev.total, desc=message)
+                yield _outputs(ev.result(), wanted, f"{head} — {message} ({ev.done}/{ev.total})") + (gr.skip(),)
+            result = ev.result()
+            verb = "Stopped" if result.stopped else "Done"
+            where = f"{verb} in {result.seconds:.1f} s. Saved to `{ev.out_dir}/` (results.jsonl, summary.json, "
+            where += "summary.csv)." if result.records else "Nothing was complete; no results."
+            csv_path = str(ev.out_dir / "summary.csv") if result.records else None
+            yield _outputs(result, wanted, f"{head}\n\n{where}") + (csv_path,)
+        except (ValueError, RuntimeError) as err:
+            gr.Warning(str(err))
+            yield f"⚠️ {err}", gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        finally:
+            state.end(session)
+
+    def on_stop(request: gr.Request):
+        if state.stop(f"{request.session_hash or 'api'}:evaluate"):
+            return "Stopping after the current token…"
+        return "Nothing is running."
+
+    family.change(lambda f: gr.update(**_level_choices(f)), family, levels, api_name=False, queue=False)
+    inputs = [family, levels, puzzles, samples, budgets, extra, temperature, seed, mode, answer, first_seed]
+    outputs = [status, table, budget_plot, n_plot, hist_plot, csv_file]
+    run.click(on_run, inputs, outputs, api_name="evaluate", concurrency_limit=None, show_progress_on=[status])
+    stop.click(on_stop, None, status, api_name="stop_evaluate", queue=False)
