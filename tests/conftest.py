@@ -6,6 +6,9 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a failed hub lookup would otherwise retry for ~46 s
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# Tiny models run far faster on one thread, and the app/training subprocesses inherit this: on a 2-core machine,
+# several processes each spinning 2 OpenMP threads slow each other down by an order of magnitude.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from pathlib import Path  # noqa: E402
 
