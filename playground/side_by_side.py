@@ -21,7 +21,7 @@ from typing import Any
 
 from playground.chat_session import Message, TurnUpdate, stream_turn
 from playground.engine import Engine, GenerationRequest, GenerationStats
-from playground.loading import LoadedModel, ModelLoadError, load_model, unload
+from playground.loading import LoadedModel, ModelLoadError, apply_adapter, load_model, unload
 from playground.presets import EMBEDDED_NAMES
 from playground.puzzles import Instance, Verdict, get_family
 
@@ -108,19 +108,9 @@ class RaceUpdate:
 
 
 def attach_adapter(loaded: LoadedModel, adapter: str) -> LoadedModel:
-    """Wrap the loaded model with a PEFT adapter folder (e.g. a Train tab run's output)."""
-    path = Path(adapter).expanduser()
-    if not (path / "adapter_config.json").exists():
-        raise ModelLoadError(f"{path} is not an adapter folder (no adapter_config.json).")
-    try:
-        from peft import PeftModel
-    except ImportError as err:
-        raise ModelLoadError("Adapters need the 'peft' package: pip install peft.") from err
-    try:
-        loaded.model = PeftModel.from_pretrained(loaded.model, str(path)).eval()
-    except (OSError, ValueError, RuntimeError, KeyError) as err:
-        raise ModelLoadError(f"Could not apply adapter {path}: {err}") from err
-    loaded.name = f"{loaded.name} + {path.name}"
+    """Apply a PEFT adapter folder (e.g. a Train tab run's output) and name the result after both."""
+    apply_adapter(loaded, adapter)
+    loaded.name = f"{loaded.name} + {Path(adapter).name}"
     return loaded
 
 

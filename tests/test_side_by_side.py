@@ -119,7 +119,7 @@ def test_bad_settings_and_missing_models_fail_clearly(pool):
         next(race(pool, instance, PanelConfig(model=" "), PanelConfig()))
     with pytest.raises(ModelLoadError, match="no-such/model"):
         list(race(pool, instance, PanelConfig(), PanelConfig(model="no-such/model")))
-    with pytest.raises(ModelLoadError, match="not an adapter folder"):
+    with pytest.raises(ModelLoadError, match="not a PEFT adapter folder"):
         pool.engine_for(PanelConfig(adapter="/nonexistent/adapter"))
     assert not pool.primary.busy
 
