@@ -1,0 +1,349 @@
+"""The Train tab: pick a base, data and hyperparameters, launch a LoRA/QLoRA run, watch it, use the adapter.
+
+Widgets and wiring only: runs are launched, polled, stopped and listed by `training.runner.TrainRunner`, and
+the training itself happens in a `python -m training.sft` subprocess. A `gr.Timer` polls the run's files every
+two seconds, so a reloaded page re-attaches to whatever is training on this machine.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+import plotly.graph_objects as go
+
+from training.data import find_eval_results
+from training.runner import RunnerError, TrainRunner, check_data, estimate_memory
+from training.sft import SFTConfig
+
+POLL_S = 2.0
+SOURCES = [
+    ("Verified puzzle traces", "puzzles"),
+    ("Upload JSONL", "jsonl"),
+    ("From evaluation failures", "failures"),
+]
+DEMO_TEXT = """### Training is disabled in this demo
+This shared demo has no GPU of its own to spare. Run the playground on your machine
+(`python app.py`) to fine-tune a model with LoRA/QLoRA on verified puzzle traces or your own JSONL:
+`python -m training.sft runs/<name>/config.yaml` does the same from a terminal."""
+HINT = (
+    "Runs train in a separate process (`python -m training.sft`); one at a time per machine. **Stop** "
+    "finishes the current step and saves the adapter; **Kill** ends it at once without saving."
+)
+
+
+def _new_name() -> str:
+    return time.strftime("sft-%m%d-%H%M%S")
+
+
+def _puzzle_choices() -> tuple[list[str], list[int]]:
+    try:
+        from playground.puzzles import families
+
+        fams = families()
+    except Exception:  # the puzzle library is optional for training on uploads
+        return [], [1]
+    return list(fams), sorted({lv for fam in fams.values() for lv in fam.levels})
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = int(seconds)
+    return (
+        f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+        if seconds >= 3600
+        else f"{seconds // 60}m {seconds % 60:02d}s"
+    )
+
+
+def progress_html(p: dict[str, Any] | None) -> str:
+    """A progress bar with step/total, ETA, tokens/s and memory for one run's `TrainRunner.progress`."""
+    if not p:
+        return "<p>No run yet. Launch one on the left; its progress appears here.</p>"
+    step, total = p.get("step") or 0, p.get("total_steps") or 0
+    mem = (
+        f"GPU {p['gpu_mem_gb']:.1f} GB"
+        if p.get("gpu_mem_gb")
+        else (f"RAM {p['rss_gb']:.2f} GB" if p.get("rss_gb") else "–")
+    )
+    state = p.get("state") or "?"
+    if state in ("running", "queued", "stopping") and p.get("phase") and not step:
+        state += f" ({p['phase']})"
+    if p.get("stopped"):
+        state += " (stopped early)"
+    parts = [
+        f"<b>{p['name']}</b> · {state}",
+        f"step {step}/{total or '?'}",
+        f"ETA {_duration(p.get('eta_s'))}" if p.get("state") in ("running", "stopping") else "",
+        f"loss {p['loss']:.4f}" if p.get("loss") is not None else "",
+        f"{p['tokens_per_s']:,.0f} tokens/s" if p.get("tokens_per_s") else "",
+        mem,
+    ]
+    out = f"<progress value='{step}' max='{max(total, 1)}' style='width:100%'></progress>"
+    out += "<p>" + " · ".join(x for x in parts if x) + "</p>"
+    if p.get("examples"):
+        dropped = (
+            f" ({p['dropped']} more dropped: longer than max sequence length)" if p.get("dropped") else ""
+        )
+        out += f"<p>{p['examples']} training examples{dropped}</p>"
+    if p.get("error"):
+        out += f"<p style='color:#c00'><b>Error:</b> {html.escape(str(p['error']))}</p>"
+    if p.get("adapter_dir"):
+        out += f"<p>Adapter: <code>{html.escape(p['adapter_dir'])}</code></p>"
+    return out
+
+
+def loss_figure(rows: list[dict[str, Any]]) -> go.Figure:
+    """Training loss per step (thin line) with a moving average (thick)."""
+    steps = [r["step"] for r in rows]
+    loss = pd.Series([r["loss"] for r in rows], dtype=float)
+    fig = go.Figure()
+    fig.add_scatter(x=steps, y=loss, mode="lines", name="loss", line={"width": 1}, opacity=0.5)
+    fig.add_scatter(
+        x=steps, y=loss.rolling(10, min_periods=1).mean(), mode="lines", name="mean of 10", line={"width": 3}
+    )
+    fig.update_layout(
+        height=300,
+        margin={"l": 40, "r": 10, "t": 30, "b": 40},
+        xaxis_title="step",
+        yaxis_title="loss",
+        title="Training loss",
+        legend={"orientation": "h", "y": 1.1},
+    )
+    return fig
+
+
+def _runs_frame(runner: TrainRunner) -> pd.DataFrame:
+    cols = ["name", "state", "base", "steps", "final_loss", "tokens_per_s", "minutes", "adapter", "error"]
+    return pd.DataFrame(runner.list_runs(), columns=cols)
+
+
+def config_from_widgets(values: dict[str, Any]) -> SFTConfig:
+    """An SFTConfig from the widgets' values keyed by config field (plus "upload"/"failures" for the data)."""
+    v = dict(values)
+    targets = str(v.pop("target_modules") or "auto").strip()
+    v["target_modules"] = (
+        targets if targets in ("auto", "all-linear") else [t.strip() for t in targets.split(",") if t.strip()]
+    )
+    upload, failures = v.pop("upload", None), v.pop("failures", None)
+    v["data_path"] = {"jsonl": upload or "", "failures": failures or ""}.get(v["data_source"], "")
+    v["puzzle_levels"] = [int(x) for x in v.get("puzzle_levels") or [1]]
+    v["name"], v["base_model"] = (v.get("name") or "").strip(), (v.get("base_model") or "").strip()
+    try:
+        for key, value in v.items():
+            kind = type(getattr(SFTConfig(), key))
+            if kind in (int, float) and not isinstance(value, bool):
+                v[key] = kind(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"fill in every hyperparameter with a number ({key})") from exc
+    return SFTConfig(**v)
+
+
+def _hyperparameter_widgets(d: SFTConfig) -> dict[str, Any]:
+    """Hyperparameter inputs keyed by SFTConfig field, with the field's help as the info line."""
+    help_ = {k: f.metadata["help"] for k, f in SFTConfig.__dataclass_fields__.items()}
+    num = lambda key, label, **kw: gr.Number(getattr(d, key), label=label, info=help_[key], **kw)  # noqa: E731
+    w: dict[str, Any] = {}
+    with gr.Row():
+        w["lora_r"] = num("lora_r", "LoRA rank", precision=0, minimum=1)
+        w["lora_alpha"] = num("lora_alpha", "LoRA alpha", precision=0, minimum=1)
+        w["lora_dropout"] = num("lora_dropout", "LoRA dropout", minimum=0, maximum=0.9)
+    with gr.Row():
+        w["learning_rate"] = num("learning_rate", "Learning rate")
+        w["num_epochs"] = num("num_epochs", "Epochs", minimum=0.01)
+        w["max_steps"] = num("max_steps", "Max steps", precision=0)
+    with gr.Row():
+        w["batch_size"] = num("batch_size", "Batch size", precision=0, minimum=1)
+        w["grad_accum"] = num("grad_accum", "Gradient accumulation", precision=0, minimum=1)
+        w["max_seq_len"] = num("max_seq_len", "Max sequence length", precision=0, minimum=16)
+    with gr.Row():
+        w["seed"] = num("seed", "Seed", precision=0)
+        w["load_in_4bit"] = gr.Checkbox(
+            d.load_in_4bit, label="4-bit base (QLoRA)", info=help_["load_in_4bit"]
+        )
+        w["gradient_checkpointing"] = gr.Checkbox(
+            d.gradient_checkpointing, label="Gradient checkpointing", info=help_["gradient_checkpointing"]
+        )
+    w["target_modules"] = gr.Textbox(d.target_modules, label="Target modules", info=help_["target_modules"])
+    return w
+
+
+def build_train_tab(state: Any) -> None:
+    """Lay out the Train tab inside the caller's `gr.Tab` and wire its events to a `TrainRunner`."""
+    if getattr(state, "demo_mode", False):
+        gr.Markdown(DEMO_TEXT, elem_id="train-disabled")
+        return
+    runner = TrainRunner(state.runs_dir)
+    fam_names, level_choices = _puzzle_choices()
+    d = SFTConfig()
+    w: dict[str, Any] = {}  # widget per config field: one place maps the form to SFTConfig
+
+    gr.Markdown(HINT)
+    with gr.Row():
+        with gr.Column(scale=2):
+            w["name"] = gr.Textbox(_new_name(), label="Run name", elem_id="train-name")
+            w["base_model"] = gr.Textbox(
+                str(getattr(state, "default_model", "") or ""),
+                label="Base model (folder, hub id or preset)",
+                elem_id="train-base",
+            )
+            w["data_source"] = gr.Radio(
+                SOURCES, value="puzzles", label="Training data", elem_id="train-source"
+            )
+            with gr.Group(visible=True) as puzzle_box:
+                w["puzzle_families"] = gr.CheckboxGroup(fam_names, value=fam_names, label="Puzzle families")
+                w["puzzle_levels"] = gr.CheckboxGroup(level_choices, value=[1], label="Levels")
+                w["num_examples"] = gr.Number(d.num_examples, precision=0, minimum=1, label="Examples")
+            with gr.Group(visible=False) as upload_box:
+                w["upload"] = gr.File(
+                    label="JSONL: {'messages': [...]} or {'prompt', 'completion'} per line",
+                    file_types=[".jsonl"],
+                    type="filepath",
+                    elem_id="train-upload",
+                )
+            with gr.Group(visible=False) as failures_box:
+                w["failures"] = gr.Dropdown(
+                    [], label="Evaluation results (runs/<eval>/results.jsonl)", allow_custom_value=True
+                )
+            check_btn = gr.Button("Check data", size="sm")
+            data_msg = gr.Markdown(elem_id="train-data-msg")
+            data_table = gr.Dataframe(visible=False, interactive=False, wrap=True, max_height=260)
+            with gr.Accordion("Hyperparameters", open=False):
+                w.update(_hyperparameter_widgets(d))
+            mem_btn = gr.Button("Estimate memory", size="sm")
+            mem_msg = gr.Markdown(elem_id="train-memory")
+            with gr.Row():
+                launch_btn = gr.Button("Launch", variant="primary", elem_id="train-launch")
+                stop_btn = gr.Button("Stop (save)", interactive=False, elem_id="train-stop")
+                kill_btn = gr.Button("Kill", variant="stop", interactive=False, elem_id="train-kill")
+            msg = gr.Markdown(elem_id="train-msg")
+        with gr.Column(scale=3):
+            progress = gr.HTML(progress_html(None), elem_id="train-progress")
+            plot = gr.Plot(label="Loss", elem_id="train-loss")
+            log = gr.Textbox(
+                label="Log (tail)",
+                lines=12,
+                max_lines=12,
+                autoscroll=True,
+                interactive=False,
+                elem_id="train-log",
+            )
+    gr.Markdown("### Runs")
+    runs_table = gr.Dataframe(_runs_frame(runner), interactive=False, wrap=True, elem_id="train-runs")
+    with gr.Row():
+        pick = gr.Dropdown([], label="Adapter", scale=3, allow_custom_value=True, elem_id="train-adapter")
+        use_btn = gr.Button("Use this adapter", scale=1, elem_id="train-use")
+    use_msg = gr.Markdown(elem_id="train-use-msg")
+    timer = gr.Timer(POLL_S)
+    watched = gr.State(None)  # the run this page shows when none is active (e.g. the one it just finished)
+    shown_plot, runs_sig = gr.State(""), gr.State("")  # what is on screen, to redraw only on change
+    form = set(w.values())
+    field_of = {comp: key for key, comp in w.items()}
+
+    def read_form(values: dict) -> SFTConfig:
+        return config_from_widgets({field_of[c]: v for c, v in values.items() if c in field_of})
+
+    def on_source(src: str):
+        choices = [str(p) for p in find_eval_results(state.runs_dir)]
+        boxes = [gr.update(visible=src == key) for key in ("puzzles", "jsonl", "failures")]
+        return *boxes, gr.update(choices=choices, value=choices[0] if choices else None)
+
+    def on_check(values: dict):
+        try:
+            cfg = read_form(values)
+        except ValueError as exc:
+            return str(exc), gr.update(visible=False)
+        if cfg.data_source == "jsonl" and not cfg.data_path:
+            return "Upload a JSONL file first.", gr.update(visible=False)
+        if cfg.data_source == "failures" and not cfg.data_path:
+            return "No evaluation results yet: run an evaluation (Evaluate tab) first.", gr.update(
+                visible=False
+            )
+        frame, errors, summary = check_data(cfg)
+        text = f"**{summary}.**" + "".join(f"\n- {e}" for e in errors[:20])
+        return text, gr.update(value=frame, visible=not frame.empty)
+
+    def on_memory(values: dict):
+        try:
+            return estimate_memory(read_form(values))["text"]
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never raised into Gradio
+            return f"Cannot estimate memory: {exc}"
+
+    def on_launch(values: dict):
+        try:
+            status = runner.launch(read_form(values))
+        except (RunnerError, ValueError) as exc:
+            return f"**Not launched:** {exc}", gr.skip(), gr.skip()
+        return f"Launched **{status['name']}**.", status["name"], _new_name()
+
+    def on_stop():
+        active = runner.active()
+        return runner.stop(active["name"]) if active else "Nothing is training."
+
+    def on_kill():
+        active = runner.active()
+        return runner.kill(active["name"]) if active else "Nothing is training."
+
+    def on_tick(current: str | None, shown: str, sig_before: str):
+        active = runner.active()  # whatever trains on this machine, also after a page reload
+        runs = runner.list_runs()
+        target = active["name"] if active else current or (runs[0]["name"] if runs else None)
+        p = runner.progress(target) if target else None
+        rows = p["metrics"] if p else []
+        busy = active is not None
+        frame = _runs_frame(runner)
+        sig, plot_key = frame.to_json(), f"{target}:{len(rows)}"
+        changed = sig != sig_before
+        return (
+            progress_html(p),
+            loss_figure(rows) if plot_key != shown else gr.skip(),
+            p["log"] if p else "",
+            gr.update(interactive=not busy),
+            gr.update(interactive=busy),
+            gr.update(interactive=busy),
+            target,
+            plot_key,
+            frame if changed else gr.skip(),
+            sig,
+            gr.update(choices=[a for a in frame["adapter"] if a]) if changed else gr.skip(),
+        )
+
+    def on_use(path: str | None):
+        if not path:
+            return "Pick a finished run's adapter first."
+        hook = getattr(state, "on_use_adapter", None)  # app.py's hook: load it into the Chat and Puzzles tabs
+        if callable(hook):
+            try:
+                return hook(path) or f"Loaded adapter `{path}`."
+            except Exception as exc:  # noqa: BLE001 - shown to the user
+                return f"Could not load the adapter: {exc}"
+        return f"Adapter folder: `{path}` (load it with `PeftModel.from_pretrained(base, path)`)."
+
+    w["data_source"].change(
+        on_source, w["data_source"], [puzzle_box, upload_box, failures_box, w["failures"]]
+    )
+    check_btn.click(on_check, form, [data_msg, data_table])
+    w["upload"].upload(on_check, form, [data_msg, data_table])
+    mem_btn.click(on_memory, form, mem_msg)
+    launch_btn.click(on_launch, form, [msg, watched, w["name"]])
+    stop_btn.click(on_stop, None, msg)
+    kill_btn.click(on_kill, None, msg)
+    outputs = [
+        progress,
+        plot,
+        log,
+        launch_btn,
+        stop_btn,
+        kill_btn,
+        watched,
+        shown_plot,
+        runs_table,
+        runs_sig,
+        pick,
+    ]
+    timer.tick(on_tick, [watched, shown_plot, runs_sig], outputs, show_progress="hidden")
+    use_btn.click(on_use, pick, use_msg)

@@ -1,0 +1,510 @@
+"""One LoRA/QLoRA supervised fine-tuning run described by a YAML file:
+
+    python -m training.sft runs/<name>/config.yaml
+
+peft LoRA on a transformers `Trainer` (QLoRA when `load_in_4bit` on CUDA), loss on the final assistant turn
+only. The run talks to the outside world through files in its folder (the YAML's folder unless `output_dir` is
+set): `status.json` (queued/running/stopping/finished/failed + error), `metrics.jsonl` (one line per logged
+step) and `adapter/` (a standard PEFT adapter, the config and a model card). SIGTERM stops after the current
+step, saves the adapter and exits 0. Works under `accelerate launch` (only rank 0 writes files). No Gradio.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+STATES = ("queued", "running", "stopping", "finished", "failed")
+# All attention + MLP projections of common architectures; anything else gets peft's "all-linear".
+LLAMA_LIKE = "llama mistral qwen2 qwen3 qwen2_moe qwen3_moe gemma gemma2 gemma3_text olmo2 granite smollm3"
+TARGET_MODULES = {
+    **dict.fromkeys(
+        LLAMA_LIKE.split(), ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    ),
+    "phi3": ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"],
+    "gpt2": ["c_attn", "c_proj", "c_fc"],
+    "gpt_neox": ["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"],
+}
+OOM_ADVICE = (
+    "Out of memory. Try a smaller batch size or max sequence length, turn on gradient checkpointing, "
+    "or load the base in 4-bit (QLoRA)."
+)
+
+
+class ConfigError(ValueError):
+    """The YAML config is invalid; the message names the field."""
+
+
+def _f(default: Any, help: str) -> Any:  # noqa: A002 - "help" is the dataclass-config convention
+    """A dataclass field with a help string (lists get a default factory)."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class SFTConfig:
+    """Everything a run needs. Field help strings double as the YAML documentation and UI tooltips."""
+
+    base_model: str = _f("", "Base model: a local folder or a hub id.")
+    name: str = _f("", "Run name (default: the config's folder name).")
+    output_dir: str = _f("", "Run folder (default: the folder holding the YAML).")
+    data_source: str = _f("puzzles", "puzzles | jsonl | failures")
+    puzzle_families: list[str] = _f([], "Families for puzzle traces; empty: all.")
+    puzzle_levels: list[int] = _f([1], "Puzzle levels to draw from.")
+    num_examples: int = _f(256, "Puzzle examples to generate (cap for failures).")
+    puzzle_seed_start: int = _f(100_000, "First puzzle seed; low seeds stay held out for evaluation.")
+    data_path: str = _f("", "JSONL file (jsonl) or eval results.jsonl (failures).")
+    lora_r: int = _f(16, "LoRA rank.")
+    lora_alpha: int = _f(32, "LoRA alpha (scale = alpha / r).")
+    lora_dropout: float = _f(0.05, "Dropout on the LoRA path.")
+    target_modules: Any = _f("auto", "'auto' (per architecture), 'all-linear' or a list of module names.")
+    learning_rate: float = _f(2e-4, "Peak learning rate.")
+    num_epochs: float = _f(1.0, "Epochs over the data (ignored when max_steps > 0).")
+    max_steps: int = _f(-1, "Optimizer steps; -1 = use num_epochs.")
+    batch_size: int = _f(4, "Examples per device per micro-batch.")
+    grad_accum: int = _f(1, "Micro-batches per optimizer step.")
+    max_seq_len: int = _f(2048, "Longer examples are dropped (and counted).")
+    warmup: float = _f(0.03, "Warmup: a ratio in [0, 1) or a number of steps.")
+    lr_scheduler: str = _f("cosine", "transformers scheduler name.")
+    weight_decay: float = _f(0.0, "AdamW weight decay.")
+    seed: int = _f(0, "Seed for LoRA init and data order.")
+    load_in_4bit: bool = _f(False, "QLoRA: load the base in 4-bit NF4 (CUDA).")
+    gradient_checkpointing: bool = _f(False, "Trade compute for activation memory.")
+    dtype: str = _f("auto", "auto (bf16 on capable GPUs, else fp32) | bf16 | fp16 | fp32")
+    logging_steps: int = _f(1, "Write a metrics line every N steps.")
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir)
+
+
+def load_config(path: str | Path) -> SFTConfig:
+    """Read and check a YAML config; unknown keys and wrong types raise ConfigError naming the field."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must be a mapping of field: value")
+    return config_from_dict(raw, default_dir=path.parent)
+
+
+def _coerce(default: Any, value: Any) -> Any:
+    """`value` converted to the type of the field's default (YAML 1.1 reads "2e-4" as a string)."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError("expected true or false")
+        return value
+    if isinstance(default, int):
+        if float(value) != int(float(value)):
+            raise ValueError("expected a whole number")
+        return int(float(value))
+    if isinstance(default, float):
+        return float(value)
+    if isinstance(default, list):
+        items = value if isinstance(value, list) else [v.strip() for v in str(value).split(",") if v.strip()]
+        return [type(default[0])(x) for x in items] if default else [str(x) for x in items]
+    if isinstance(default, str) and isinstance(value, (str, int, float)):
+        return str(value)
+    return value  # target_modules: a string or a list
+
+
+def config_from_dict(raw: dict[str, Any], default_dir: Path | None = None) -> SFTConfig:
+    """Build an SFTConfig from plain values, coercing YAML's strings ("2e-4") to the field types."""
+    known = {f.name: f for f in fields(SFTConfig)}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown config field(s) {unknown}; known: {', '.join(known)}")
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        try:
+            values[key] = _coerce(getattr(SFTConfig(), key), value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"config field {key!r}: bad value {value!r} ({exc})") from exc
+    cfg = SFTConfig(**values)
+    if not cfg.output_dir and default_dir is not None:
+        cfg.output_dir = str(default_dir)
+    cfg.name = cfg.name or Path(cfg.output_dir or ".").resolve().name
+    for key in ("lora_r", "batch_size", "grad_accum", "max_seq_len", "logging_steps"):
+        if getattr(cfg, key) < 1:
+            raise ConfigError(f"config field {key!r} must be ≥ 1")
+    if not cfg.base_model:
+        raise ConfigError("config field 'base_model' is required")
+    if cfg.dtype not in ("auto", "bf16", "fp16", "fp32"):
+        raise ConfigError(f"config field 'dtype' must be auto, bf16, fp16 or fp32, not {cfg.dtype!r}")
+    return cfg
+
+
+def save_config(cfg: SFTConfig, path: str | Path) -> Path:
+    """Write the config as YAML (field order kept) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(asdict(cfg), sort_keys=False))
+    return path
+
+
+def write_status(run_dir: str | Path, state: str, **extra: Any) -> None:
+    """Atomically update status.json (readers never see half a file); keeps earlier keys."""
+    assert state in STATES, state
+    path = Path(run_dir) / "status.json"
+    try:
+        status = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        status = {}
+    status.update(extra, state=state, updated=time.time())
+    tmp = path.with_name(f".status.{os.getpid()}.{threading.get_ident()}.tmp")  # unique per writer thread
+    tmp.write_text(json.dumps(status, indent=1))
+    os.replace(tmp, path)
+
+
+def is_oom(exc: BaseException) -> bool:
+    """CUDA/CPU out-of-memory, whichever way the backend reports it."""
+    import torch
+
+    return isinstance(exc, (torch.OutOfMemoryError, MemoryError)) or "out of memory" in str(exc).lower()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the config given on the command line; exit code 0 when finished or stopped, 1 when failed."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1 or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        print("Fields:\n" + "\n".join(f"  {f.name}: {f.metadata['help']}" for f in fields(SFTConfig)))
+        return 2
+    config_path = Path(argv[0])
+    run_dir = config_path.parent
+    try:
+        cfg = load_config(config_path)
+        run_dir = cfg.run_dir
+        result = run(cfg)
+    except BaseException as exc:  # noqa: BLE001 - every failure must land in status.json
+        if isinstance(exc, SystemExit):
+            exc = RuntimeError("stopped by a second signal before the adapter was saved")
+        traceback.print_exc()
+        error = f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, ConfigError) and is_oom(exc):
+            error = f"{OOM_ADVICE}\n({error})"
+        if _is_main_process():
+            write_status(run_dir, "failed", error=error, ended=time.time())
+        print(f"[sft] failed: {error}", flush=True)
+        return 1
+    if _is_main_process():
+        write_status(run_dir, "finished", phase="done", ended=time.time(), **result)
+    print(f"[sft] finished: {json.dumps(result)}", flush=True)
+    return 0
+
+
+def _is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+# ---------------------------------------------------------------- the run (heavy imports inside functions)
+
+
+def target_modules_for(model: Any, requested: Any = "auto") -> list[str] | str:
+    """LoRA targets: the request; for 'auto' this architecture's known projections, else 'all-linear'."""
+    if requested not in ("auto", None, "", []):
+        return requested
+    names = TARGET_MODULES.get(getattr(model.config, "model_type", ""), [])
+    present = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
+    found = [n for n in names if n in present]
+    return found or "all-linear"
+
+
+def _dtype(cfg: SFTConfig) -> Any:
+    import torch
+
+    if cfg.dtype != "auto":
+        return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[cfg.dtype]
+    cuda_bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    return torch.bfloat16 if cuda_bf16 else torch.float32
+
+
+def load_model(cfg: SFTConfig) -> tuple[Any, Any]:
+    """(peft model, tokenizer) freshly loaded (never reuse a model that ran no-grad 4-bit forwards)."""
+    import torch
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+    from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
+
+    tok = AutoTokenizer.from_pretrained(cfg.base_model)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = "right"  # positions start at 0 for every row (the engine pads left for generation)
+    dtype = _dtype(cfg)
+    kwargs: dict[str, Any] = {"dtype": dtype}
+    if cfg.load_in_4bit:
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=dtype,
+        )
+        if torch.cuda.is_available():
+            kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", "0"))}
+    model = AutoModelForCausalLM.from_pretrained(cfg.base_model, **kwargs)
+    model.config.use_cache = False  # the KV cache is useless in training and conflicts with checkpointing
+    if cfg.load_in_4bit:
+        model = prepare_model_for_kbit_training(
+            model,
+            use_gradient_checkpointing=cfg.gradient_checkpointing,
+            gradient_checkpointing_kwargs={"use_reentrant": False},
+        )
+    lora = LoraConfig(
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        bias="none",
+        target_modules=target_modules_for(model, cfg.target_modules),
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, lora), tok
+
+
+def build_dataset(cfg: SFTConfig, tok: Any) -> tuple[list[dict[str, list[int]]], int]:
+    """(encoded examples with labels masked to the assistant turn, how many were dropped as too long)."""
+    from training.data import DataError, build_examples, encode_all
+
+    puzzles = {
+        "families": cfg.puzzle_families,
+        "levels": cfg.puzzle_levels,
+        "seed_start": cfg.puzzle_seed_start,
+    }
+    kwargs = {
+        "count": cfg.num_examples,
+        "path": cfg.data_path,
+        "tokenizer": tok,
+        "max_seq_len": cfg.max_seq_len,
+    }
+    examples = build_examples(cfg.data_source, **puzzles, **kwargs)
+    encoded, dropped = encode_all(tok, examples, cfg.max_seq_len)
+    too_long = f"longer than max_seq_len={cfg.max_seq_len}"
+    if dropped:
+        print(f"[sft] dropped {dropped} of {len(examples)} examples {too_long}")
+    if not encoded:
+        raise DataError(f"no training examples: {len(examples)} built, all {too_long}")
+    return encoded, dropped
+
+
+def build_trainer(cfg: SFTConfig, callbacks: list[Any] | None = None) -> Any:
+    """Model, data and a ready transformers Trainer for `cfg` (the bench calls this in-process too)."""
+    import torch
+    from transformers import DataCollatorForSeq2Seq, PrinterCallback, Trainer, TrainingArguments
+
+    model, tok = load_model(cfg)
+    dataset, dropped = build_dataset(cfg, tok)
+    dtype = _dtype(cfg)
+    args = TrainingArguments(
+        output_dir=str(cfg.run_dir / "trainer"),
+        per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=cfg.learning_rate,
+        num_train_epochs=cfg.num_epochs,
+        max_steps=cfg.max_steps,
+        lr_scheduler_type=cfg.lr_scheduler,
+        warmup_steps=cfg.warmup,
+        weight_decay=cfg.weight_decay,
+        logging_steps=cfg.logging_steps,
+        save_strategy="no",  # the adapter is saved once, at the end or on stop
+        report_to="none",
+        disable_tqdm=True,  # the log tail shows our one line per step instead of carriage returns
+        seed=cfg.seed,
+        bf16=dtype == torch.bfloat16 and torch.cuda.is_available(),
+        fp16=dtype == torch.float16 and torch.cuda.is_available(),
+        activation_checkpointing=cfg.gradient_checkpointing,
+        activation_checkpointing_kwargs={"use_reentrant": False},
+        remove_unused_columns=False,
+        include_num_input_tokens_seen="non_padding",
+        dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
+    )
+    collator = DataCollatorForSeq2Seq(tok, padding=True, label_pad_token_id=-100)
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        data_collator=collator,
+        processing_class=tok,
+        callbacks=callbacks or [],
+    )
+    trainer.remove_callback(PrinterCallback)  # its raw dicts would duplicate our one line per step in the log
+    trainer.data_summary = {"examples": len(dataset), "dropped": dropped}
+    return trainer
+
+
+def _memory_gb() -> tuple[float | None, float]:
+    """(peak GPU memory allocated, peak process RSS) in GB."""
+    import resource
+
+    import torch
+
+    gpu = torch.cuda.max_memory_allocated() / 1e9 if torch.cuda.is_available() else None
+    return gpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # ru_maxrss is in KiB on Linux
+
+
+def make_progress_callback(run_dir: Path, stop: dict[str, bool]) -> Any:
+    """A TrainerCallback writing metrics.jsonl and status.json, and honouring `stop["requested"]`."""
+    from transformers import TrainerCallback
+
+    class ProgressCallback(TrainerCallback):
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            self.t0 = self.t_last = self.status_t = time.perf_counter()
+            self.tokens_last = state.num_input_tokens_seen
+            if state.is_world_process_zero:
+                write_status(
+                    run_dir,
+                    "stopping" if stop["requested"] else "running",
+                    phase="training",
+                    step=state.global_step,
+                    total_steps=state.max_steps,
+                )
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if stop["requested"]:
+                control.should_training_stop = True
+
+        def on_log(
+            self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any
+        ) -> None:
+            if not logs or "loss" not in logs or not state.is_world_process_zero:
+                return
+            now = time.perf_counter()
+            elapsed, step = now - self.t0, state.global_step
+            tokens = state.num_input_tokens_seen
+            gpu, rss = _memory_gb()
+            row = {
+                "step": step,
+                "total_steps": state.max_steps,
+                "epoch": round(state.epoch or 0.0, 4),
+                "loss": logs["loss"],
+                "learning_rate": logs.get("learning_rate"),
+                "grad_norm": logs.get("grad_norm"),
+                "tokens": tokens,
+                "tokens_per_s": (tokens - self.tokens_last) / max(now - self.t_last, 1e-9),
+                "elapsed_s": round(elapsed, 3),
+                "eta_s": round(elapsed / max(step, 1) * (state.max_steps - step), 1),
+                "gpu_mem_gb": gpu,
+                "rss_gb": round(rss, 3),
+                "time": time.time(),
+            }
+            self.t_last, self.tokens_last = now, tokens
+            with open(run_dir / "metrics.jsonl", "a") as f:
+                f.write(json.dumps(row) + "\n")
+            print(
+                f"[sft] step {step}/{state.max_steps} loss {row['loss']:.4f} lr {row['learning_rate']:.2e} "
+                f"{row['tokens_per_s']:.0f} tok/s eta {row['eta_s']:.0f}s",
+                flush=True,
+            )
+            if now - self.status_t >= 1.0:  # status.json is for humans: once a second is plenty
+                self.status_t = now
+                state_name = "stopping" if stop["requested"] else "running"
+                write_status(run_dir, state_name, step=step, total_steps=state.max_steps)
+
+    return ProgressCallback()
+
+
+CARD = """---
+library_name: peft
+base_model: {base}
+tags: [lora, sft, reasoning-playground]
+---
+# {name}
+
+LoRA adapter (r={r}, alpha={alpha}, targets {targets}) for `{base}`, trained by Reasoning Playground
+(`python -m training.sft`) on {data} for {step} steps{stopped}; last loss {loss}.
+The full recipe is in `training_config.yaml`.
+
+```python
+from peft import PeftModel
+from transformers import AutoModelForCausalLM
+model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained("{base}"), "<this folder>")
+```
+"""
+
+
+def run(cfg: SFTConfig) -> dict[str, Any]:
+    """Train, save the adapter (also after a stop request) and return a summary for status.json."""
+    run_dir = cfg.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    stop = {"requested": False}
+    main_proc = _is_main_process()
+
+    def on_stop() -> None:
+        stop["requested"] = True
+        if main_proc:
+            write_status(run_dir, "stopping")
+        print("[sft] stop requested: finishing the current step, then saving", flush=True)
+
+    install_stop_handler(on_stop)
+    if main_proc:
+        write_status(run_dir, "running", phase="loading", pid=os.getpid(), started=time.time(), error=None)
+    trainer = build_trainer(cfg, [make_progress_callback(run_dir, stop)])
+    if main_proc:
+        write_status(run_dir, "stopping" if stop["requested"] else "running", **trainer.data_summary)
+    runtime = trainer.train().metrics.get("train_runtime") if not stop["requested"] else 0.0
+    if main_proc:
+        write_status(run_dir, "stopping" if stop["requested"] else "running", phase="saving")
+    adapter_dir = run_dir / "adapter"
+    trainer.save_model(str(adapter_dir))
+    state = trainer.state
+    losses = [h["loss"] for h in state.log_history if "loss" in h]
+    result = {
+        "adapter_dir": str(adapter_dir.resolve()),
+        "step": state.global_step,
+        "total_steps": state.max_steps,
+        "stopped": stop["requested"],
+        "final_loss": losses[-1] if losses else None,
+        "tokens": state.num_input_tokens_seen,
+        "train_runtime_s": runtime,
+    }
+    if main_proc:
+        save_config(cfg, adapter_dir / "training_config.yaml")
+        data = {
+            "puzzles": "verified puzzle traces",
+            "jsonl": f"`{Path(cfg.data_path).name}`",
+            "failures": "failed evaluation puzzles",
+        }.get(cfg.data_source, cfg.data_source)
+        targets = trainer.model.peft_config["default"].target_modules
+        (adapter_dir / "README.md").write_text(
+            CARD.format(
+                base=cfg.base_model,
+                name=cfg.name,
+                r=cfg.lora_r,
+                alpha=cfg.lora_alpha,
+                data=data,
+                step=state.global_step,
+                targets=", ".join(sorted(targets)) if isinstance(targets, (set, list)) else targets,
+                stopped=" (stopped early)" if stop["requested"] else "",
+                loss=f"{losses[-1]:.4f}" if losses else "n/a",
+            )
+        )
+    return result
+
+
+def install_stop_handler(on_stop: Any) -> None:
+    """SIGTERM/SIGINT call `on_stop()` once (the step in flight finishes); a second signal exits at once."""
+    fired = []
+
+    def handler(signum: int, frame: Any) -> None:
+        if fired:
+            raise SystemExit(143)
+        fired.append(signum)
+        on_stop()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
