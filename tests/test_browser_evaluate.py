@@ -84,7 +84,10 @@ def test_budget_sweep_shows_table_charts_and_saves(page, artifacts):
 def test_stop_ends_a_long_run_and_keeps_what_was_done(page, artifacts):
     _set_number(page, "#eval-puzzles", 2)
     _set_number(page, "#eval-samples", 2)
-    _pick_budgets(page, {"0", "unlimited"})  # unlimited thinking on a random model runs to the context limit
+    # greedy decoding of the random model loops without ever closing its thought: with unlimited thinking the
+    # second budget runs towards the context limit, long enough to be stopped
+    _set_number(page, "#eval-temperature", 0)
+    _pick_budgets(page, {"0", "unlimited"})
     page.locator("#eval-run").click()
     status = page.locator("#eval-status")
     expect(status).to_contain_text("budget 0: 2/2 puzzles", timeout=90_000)

@@ -3,69 +3,25 @@ drawings. Launches `python app.py` on a free loopback port and drives headless C
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright import sync_api as playwright  # noqa: E402
 
-playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
 VERDICT = ".verdict-correct, .verdict-wrong, .verdict-unparseable"
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = tmp_path_factory.mktemp("app") / "app.log"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    cmd = [sys.executable, "app.py", "--port", str(port), "--offline", "--model", "tiny"]
-    cmd += ["--runs-dir", str(tmp_path_factory.mktemp("runs"))]
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(url, timeout=1).status == 200:
-                    break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    pytest.fail(f"the app did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-@pytest.fixture(scope="module")
-def page(app_url):
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("no chromium on PATH")
-    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-    args += ["--disable-sync", "--no-first-run"]
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=args)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(app_url)
-        page.get_by_role("tab", name="Puzzles").click()
-        yield page
-        browser.close()
+def page(app_url, browser):
+    """The shared launched app (tests/conftest.py) in the shared Chromium, on the Puzzles tab."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(app_url)
+    page.get_by_role("tab", name="Puzzles").click()
+    yield page
+    page.close()
 
 
 def _set_number(page, selector: str, value: int) -> None:
