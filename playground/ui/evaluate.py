@@ -56,7 +56,12 @@ def build_evaluate_tab(state: AppState) -> None:
                 BUDGET_CHOICES, value=["0", "128", "512"], label="Thinking budgets (tokens)", elem_id="eval-budgets"
             )
             temperature = gr.Slider(
-                0, 2, value=0.8, step=0.05, label="Temperature (0 = greedy: samples identical)", elem_id="eval-temperature"
+                0,
+                2,
+                value=0.8,
+                step=0.05,
+                label="Temperature (0 = greedy: samples identical)",
+                elem_id="eval-temperature",
             )
             seed = gr.Number(0, precision=0, label="Seed (the same seed repeats the run)", elem_id="eval-seed")
             with gr.Row():
