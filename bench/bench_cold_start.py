@@ -1,6 +1,6 @@
 """Cold start: `python app.py` (embedded default model, CPU, offline) to the first HTTP 200 (goal ≤ 8 s).
 
-    python bench/bench_cold_start.py [--repeats 3]
+python bench/bench_cold_start.py [--repeats 3]
 """
 
 from __future__ import annotations

@@ -52,9 +52,7 @@ def bookkeeping_ms(root: Path, n: int = 200) -> float:
     from types import SimpleNamespace
 
     cb = make_progress_callback(root, {"requested": False})
-    state = SimpleNamespace(
-        num_input_tokens_seen=0, is_world_process_zero=True, global_step=0, max_steps=n, epoch=0
-    )
+    state = SimpleNamespace(num_input_tokens_seen=0, is_world_process_zero=True, global_step=0, max_steps=n, epoch=0)
     cb.on_train_begin(None, state, None)
     t0 = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
@@ -66,9 +64,7 @@ def bookkeeping_ms(root: Path, n: int = 200) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", default="", help="base model (default: a freshly built tiny placeholder)")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=8)

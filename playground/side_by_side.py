@@ -143,6 +143,8 @@ class EnginePool:
         loaded = self.primary.loaded
         if name == CURRENT or loaded is None:
             return name == CURRENT
+        if loaded.adapter:  # the loaded model carries an adapter: its base's name means the plain base
+            return name == loaded.name
         return name in (loaded.name, loaded.source) or (name.lower() in EMBEDDED_NAMES and loaded.name == "tiny")
 
     def needs_load(self, config: PanelConfig) -> bool:
@@ -407,6 +409,20 @@ def verdict_html(verdict: Verdict, stats: GenerationStats, think_budget: int | N
     )
 
 
+def current_model_line(engine: Engine) -> str:
+    """Markdown naming what 'current' means now; with an adapter, also how to race it against its base."""
+    loaded = engine.loaded
+    if loaded is None:
+        return "**current** = no model loaded (load one in the Chat tab)."
+    line = f"**current** = `{loaded.name}` ({loaded.device}, {loaded.quant})"
+    if loaded.adapter and engine.base_name:
+        line += (
+            f" — the adapter `{loaded.adapter}` on `{engine.base_name}`. **Base vs adapter** sets panel A to "
+            f"`{engine.base_name}` and panel B to `current` with the same settings and seeds."
+        )
+    return line
+
+
 def error_html(message: str) -> str:
     return (
         "<div class='verdict verdict-error' style='background:#f3f4f6;border-left:6px solid #6b7280;"
@@ -422,6 +438,7 @@ __all__ = [
     "PanelState",
     "RaceUpdate",
     "attach_adapter",
+    "current_model_line",
     "details_rows",
     "error_html",
     "find_adapters",

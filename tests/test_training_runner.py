@@ -26,9 +26,7 @@ def env(tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
     base = build_placeholder(root / "base")
     data = root / "data.jsonl"
-    data.write_text(
-        "\n".join(json.dumps({"prompt": f"What is {i} + 1?", "completion": TARGET}) for i in range(64))
-    )
+    data.write_text("\n".join(json.dumps({"prompt": f"What is {i} + 1?", "completion": TARGET}) for i in range(64)))
     # One thread: on a small shared CPU, two spinning OpenMP threads per child make steps erratic.
     runner = TrainRunner(root / "runs", lock_path=root / "train.lock", env={"OMP_NUM_THREADS": "1"})
     return {"root": root, "base": str(base), "data": str(data), "runner": runner}
@@ -58,9 +56,7 @@ def _wait_for(pred, timeout: float = 60, poll: float = 0.2):
     return value
 
 
-@pytest.mark.parametrize(
-    "bad", ["../x", "/abs/path", "a/b", "..", ".hidden", "-x", "", "a b", "x" * 65, "a\\b"]
-)
+@pytest.mark.parametrize("bad", ["../x", "/abs/path", "a/b", "..", ".hidden", "-x", "", "a b", "x" * 65, "a\\b"])
 def test_path_like_names_rejected(bad):
     with pytest.raises(RunnerError, match="invalid run name"):
         validate_name(bad)

@@ -197,11 +197,7 @@ def validate_jsonl(
             continue
         msgs, problem = _check_record(obj)
         if problem is None and max_seq_len:
-            n = (
-                count_tokens(tokenizer, msgs)
-                if tokenizer is not None
-                else sum(len(m["content"]) for m in msgs) // 3
-            )
+            n = count_tokens(tokenizer, msgs) if tokenizer is not None else sum(len(m["content"]) for m in msgs) // 3
             if n > max_seq_len:
                 unit = "tokens" if tokenizer is not None else "tokens (estimated)"
                 problem = f"over-long example: {n} {unit} > max_seq_len {max_seq_len}"
@@ -219,9 +215,7 @@ def load_jsonl(path: str | Path, tokenizer: Any = None, max_seq_len: int | None 
     examples, errors = validate_jsonl(Path(path), tokenizer, max_seq_len)
     if errors:
         more = f"\n… and {len(errors) - MAX_ERRORS} more" if len(errors) > MAX_ERRORS else ""
-        raise DataError(
-            f"{Path(path).name}: {len(errors)} problem(s):\n" + "\n".join(errors[:MAX_ERRORS]) + more
-        )
+        raise DataError(f"{Path(path).name}: {len(errors)} problem(s):\n" + "\n".join(errors[:MAX_ERRORS]) + more)
     return examples
 
 
@@ -295,16 +289,10 @@ def encode(tokenizer: Any, messages: list[dict[str, str]], eot: str | None = Non
     return {"input_ids": ids, "attention_mask": [1] * len(ids), "labels": [IGNORE_INDEX] * len(p_ids) + t_ids}
 
 
-def encode_all(
-    tokenizer: Any, examples: list[Example], max_seq_len: int
-) -> tuple[list[dict[str, list[int]]], int]:
+def encode_all(tokenizer: Any, examples: list[Example], max_seq_len: int) -> tuple[list[dict[str, list[int]]], int]:
     """Encoded examples that fit `max_seq_len`, and how many were dropped for being longer."""
     eot = end_of_turn(tokenizer)
-    kept = [
-        e
-        for e in (encode(tokenizer, ex.messages, eot) for ex in examples)
-        if len(e["input_ids"]) <= max_seq_len
-    ]
+    kept = [e for e in (encode(tokenizer, ex.messages, eot) for ex in examples) if len(e["input_ids"]) <= max_seq_len]
     return kept, len(examples) - len(kept)
 
 

@@ -51,9 +51,7 @@ def validate_name(name: str) -> str:
 
 def default_lock_path() -> Path:
     """One lock per machine (override with PLAYGROUND_TRAIN_LOCK, e.g. in tests)."""
-    return Path(
-        os.environ.get("PLAYGROUND_TRAIN_LOCK") or Path(tempfile.gettempdir()) / "playground-train.lock"
-    )
+    return Path(os.environ.get("PLAYGROUND_TRAIN_LOCK") or Path(tempfile.gettempdir()) / "playground-train.lock")
 
 
 def resolve_base(base: str) -> str:
@@ -126,9 +124,7 @@ def estimate_memory(cfg: SFTConfig) -> dict[str, Any]:
     tokens = cfg.batch_size * cfg.max_seq_len  # worst case: every example at max length
     weights = (linear * 0.56 + (total - linear) * dtype_bytes) if cfg.load_in_4bit else total * dtype_bytes
     optim = lora * 16  # fp32 weight + grad + two Adam moments
-    per_layer = (
-        hidden if cfg.gradient_checkpointing else 10 * hidden + 4 * inter
-    )  # stored activations per token
+    per_layer = hidden if cfg.gradient_checkpointing else 10 * hidden + 4 * inter  # stored activations per token
     acts = tokens * (layers * per_layer + 10 * hidden + 4 * inter) * dtype_bytes
     logits = tokens * text_cfg.vocab_size * 4 * 2  # fp32 logits and their gradient
     need = (weights + optim + acts + logits) / 1e9 * 1.15 + (0.6 if torch.cuda.is_available() else 0.2)
@@ -137,9 +133,7 @@ def estimate_memory(cfg: SFTConfig) -> dict[str, Any]:
     else:
         device, available = "CPU RAM", os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
     fits = need < available * 0.9
-    verdict = (
-        "should fit" if fits else "may not fit: try a smaller batch or max length, checkpointing or 4-bit"
-    )
+    verdict = "should fit" if fits else "may not fit: try a smaller batch or max length, checkpointing or 4-bit"
     return {
         "params_m": total / 1e6,
         "lora_params_m": lora / 1e6,
@@ -175,9 +169,7 @@ def check_data(cfg: SFTConfig, limit: int = 50) -> tuple[Any, list[str], str]:
         else:
             count = min(cfg.num_examples, limit) if cfg.data_source == "puzzles" else cfg.num_examples
             kwargs = {"families": cfg.puzzle_families, "levels": cfg.puzzle_levels, "count": count}
-            examples = build_examples(
-                cfg.data_source, path=cfg.data_path, seed_start=cfg.puzzle_seed_start, **kwargs
-            )
+            examples = build_examples(cfg.data_source, path=cfg.data_path, seed_start=cfg.puzzle_seed_start, **kwargs)
             errors = []
     except (DataError, OSError) as exc:
         return preview([]), [str(exc)], "no usable data"
@@ -305,9 +297,7 @@ class TrainRunner:
                 "PYTHONUNBUFFERED": "1",
                 "TOKENIZERS_PARALLELISM": "false",
                 **self.env,
-                "PYTHONPATH": os.pathsep.join(
-                    filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
-                ),
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
             }
             with open(run_dir / "train.log", "ab") as log:
                 proc = subprocess.Popen(  # no shell; own session so the app's Ctrl-C does not hit it
@@ -394,11 +384,7 @@ class TrainRunner:
     def active(self) -> dict[str, Any] | None:
         """Status of the run training now (from the lock or any runs/*/status.json), for re-attaching."""
         lock = _read_json(self.lock_path)
-        names = (
-            [lock["name"]]
-            if lock.get("name") and Path(lock.get("run_dir", "")).parent == self.runs_dir
-            else []
-        )
+        names = [lock["name"]] if lock.get("name") and Path(lock.get("run_dir", "")).parent == self.runs_dir else []
         names += [p.parent.name for p in self.runs_dir.glob("*/config.yaml")]  # training runs only
         for name in dict.fromkeys(names):
             if NAME_RE.fullmatch(name) and self.status(name).get("state") in ACTIVE_STATES:

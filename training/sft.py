@@ -28,9 +28,7 @@ STATES = ("queued", "running", "stopping", "finished", "failed")
 # All attention + MLP projections of common architectures; anything else gets peft's "all-linear".
 LLAMA_LIKE = "llama mistral qwen2 qwen3 qwen2_moe qwen3_moe gemma gemma2 gemma3_text olmo2 granite smollm3"
 TARGET_MODULES = {
-    **dict.fromkeys(
-        LLAMA_LIKE.split(), ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-    ),
+    **dict.fromkeys(LLAMA_LIKE.split(), ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]),
     "phi3": ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"],
     "gpt2": ["c_attn", "c_proj", "c_fc"],
     "gpt_neox": ["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"],
@@ -374,9 +372,7 @@ def make_progress_callback(run_dir: Path, stop: dict[str, bool]) -> Any:
             if stop["requested"]:
                 control.should_training_stop = True
 
-        def on_log(
-            self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any
-        ) -> None:
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any) -> None:
             if not logs or "loss" not in logs or not state.is_world_process_zero:
                 return
             now = time.perf_counter()

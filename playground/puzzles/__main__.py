@@ -71,8 +71,7 @@ def _print_verdict(v: Verdict) -> None:
         for d in v.details:
             extra = {k: val for k, val in d.items() if k not in ("check", "ok")}
             print(
-                f"  [{'ok' if d.get('ok') else 'FAIL'}] {d.get('check')}"
-                + (f" {json.dumps(extra)}" if extra else "")
+                f"  [{'ok' if d.get('ok') else 'FAIL'}] {d.get('check')}" + (f" {json.dumps(extra)}" if extra else "")
             )
 
 
@@ -81,8 +80,7 @@ def run(args: argparse.Namespace) -> int:
         fams = load_families()
         if args.json:
             out: dict[str, Any] = {
-                n: {"title": f.title, "description": f.description, "levels": f.levels}
-                for n, f in fams.items()
+                n: {"title": f.title, "description": f.description, "levels": f.levels} for n, f in fams.items()
             }
             print(json.dumps(out, indent=2))
             return 0
@@ -123,9 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--family", required=True, help="family name, e.g. sat, tsp, maze")
-        p.add_argument(
-            "--level", type=int, default=None, help="difficulty level (default: the family's first)"
-        )
+        p.add_argument("--level", type=int, default=None, help="difficulty level (default: the family's first)")
         p.add_argument("--seed", type=int, default=0, help="instance seed (same seed, same puzzle)")
         p.add_argument("--json", action="store_true", help="print one JSON object")
         if name == "show":

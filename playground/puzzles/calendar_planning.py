@@ -245,16 +245,11 @@ def _draw(rng: random.Random, cfg: CalendarConfig) -> dict[str, Any]:
         "blocked": f"{hm(bh)}-{hm(bh + rng.choice([30, 60, 90]))}" if "blocked" in extras else None,
         "high_priority": "priority" in extras,
     }
-    avail = {
-        p: {day: [f"{hm(a)}-{hm(b)}" for a, b in _availability(rng, cfg, day)] for day in days}
-        for p in people
-    }
+    avail = {p: {day: [f"{hm(a)}-{hm(b)}" for a, b in _availability(rng, cfg, day)] for day in days} for p in people}
     return {"days": days, "availability": avail, "constraints": constraints, "granularity": GRID}
 
 
-def _spoil(
-    rng: random.Random, data: dict[str, Any], feasible: list[tuple[str, int]]
-) -> list[tuple[str, int]]:
+def _spoil(rng: random.Random, data: dict[str, Any], feasible: list[tuple[str, int]]) -> list[tuple[str, int]]:
     """Make an instance aimed at 'no slot' have none: book a random participant over a random feasible slot
     (widened by half an hour each side) until nothing feasible is left."""
     d = data["constraints"]["duration"]
@@ -262,12 +257,7 @@ def _spoil(
         day, s = rng.choice(feasible)
         who = rng.choice(list(data["availability"]))
         cut = (s - 30, s + d + 30)
-        left = [
-            p
-            for x, y in _free(data, who, day)
-            for p in ((x, min(y, cut[0])), (max(x, cut[1]), y))
-            if p[0] < p[1]
-        ]
+        left = [p for x, y in _free(data, who, day) for p in ((x, min(y, cut[0])), (max(x, cut[1]), y)) if p[0] < p[1]]
         data["availability"][who][day] = [f"{hm(a)}-{hm(b)}" for a, b in left]
         feasible = _grid_slots(data)[0]
     return feasible
@@ -384,9 +374,7 @@ def verify(instance: Instance, text: str) -> Verdict:
     why = "all constraints pass" if ok else f"fails {', '.join(failed)}"
     if ref is None and not ok:
         why += "; in fact no feasible slot exists"
-    return Verdict(
-        ok, passed / len(checks), why, "correct" if ok else "wrong", f"{day} {hm(s)}-{hm(e)}", checks
-    )
+    return Verdict(ok, passed / len(checks), why, "correct" if ok else "wrong", f"{day} {hm(s)}-{hm(e)}", checks)
 
 
 def trace(instance: Instance) -> str:
@@ -409,9 +397,7 @@ def draw(instance: Instance, answer: str | None = None) -> go.Figure:
     c = data["constraints"]
     if c["blocked"]:
         bs, be = _span(c["blocked"])
-        fig.add_vrect(
-            x0=bs / 60, x1=be / 60, fillcolor="grey", opacity=0.3, line_width=0, annotation_text="blocked"
-        )
+        fig.add_vrect(x0=bs / 60, x1=be / 60, fillcolor="grey", opacity=0.3, line_width=0, annotation_text="blocked")
     for lim in (c["no_before"], c["no_after"]):
         if lim:
             fig.add_vline(x=_minutes(lim) / 60, line_dash="dash", line_color="black")

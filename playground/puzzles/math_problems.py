@@ -48,9 +48,7 @@ class MathConfig:
         if self.level not in LEVELS:
             raise PuzzleConfigError(f"math has no level {self.level}; choose one of {sorted(LEVELS)}")
         if self.template is not None and self.template not in TEMPLATES:
-            raise PuzzleConfigError(
-                f"unknown math template {self.template!r}; choose one of {sorted(TEMPLATES)}"
-            )
+            raise PuzzleConfigError(f"unknown math template {self.template!r}; choose one of {sorted(TEMPLATES)}")
         if self.template == "choose" and self.level == 1:
             raise PuzzleConfigError("the choose template starts at level 2")
 
@@ -75,9 +73,7 @@ def shopping_params(rng: random.Random, level: int) -> dict[str, Any]:
 def shopping_solve(v: dict[str, Any]) -> tuple[str, Steps, int]:
     a, p, b, q, bill = v["a"], v["p"], v["b"], v["q"], v["bill"]
     text = f"A pen costs {a} dollars."
-    text += (
-        f" A notebook costs {b} dollars. Sam buys {p} pens and {q} notebooks" if q else f" Sam buys {p} pens"
-    )
+    text += f" A notebook costs {b} dollars. Sam buys {p} pens and {q} notebooks" if q else f" Sam buys {p} pens"
     steps = [f"pens: {p}*{a} = {p * a}"]
     total = p * a + q * b
     if q:

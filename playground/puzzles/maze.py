@@ -60,9 +60,7 @@ class MazeConfig:
         self.rows = self.rows or LEVEL_CELLS[self.level]
         self.cols = self.cols or LEVEL_CELLS[self.level]
         if not (2 <= self.rows <= 30 and 2 <= self.cols <= 30):
-            raise PuzzleConfigError(
-                f"maze rows and cols must be between 2 and 30 cells, not {self.rows}x{self.cols}"
-            )
+            raise PuzzleConfigError(f"maze rows and cols must be between 2 and 30 cells, not {self.rows}x{self.cols}")
 
 
 def carve(rng: random.Random, rows: int, cols: int) -> list[list[str]]:
@@ -189,10 +187,7 @@ def generate_config(cfg: MazeConfig) -> Instance:
     rng.shuffle(options)
     letter = LETTERS[options.index(truth)]
     listed = ", ".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options))
-    prompt = (
-        intro
-        + f"{question}\nAvailable options: {listed}\nAnswer in exactly this format:\nFinal Answer: <letter>"
-    )
+    prompt = intro + f"{question}\nAvailable options: {listed}\nAnswer in exactly this format:\nFinal Answer: <letter>"
     data.update(question=question, options=options, answer_letter=letter)
     return Instance("maze", cfg.level, cfg.seed, prompt, f"Final Answer: {letter}", data)
 
@@ -214,12 +209,9 @@ def _search_trace(grid: list[str], start: Pos, end: Pos) -> tuple[list[str], lis
             lines.append(f"s{len(stack) - 1} at {_fmt(p)} is E")
             break
         options = [m for m in MOVES if open_at(grid, step(p, m)) and step(p, m) not in seen]
-        options.sort(
-            key=lambda m: abs(step(p, m)[0] - end[0]) + abs(step(p, m)[1] - end[1])
-        )  # stable: URDL ties
+        options.sort(key=lambda m: abs(step(p, m)[0] - end[0]) + abs(step(p, m)[1] - end[1]))  # stable: URDL ties
         lines.append(
-            f"s{len(stack) - 1} at {_fmt(p)} open: "
-            + (" ".join(f"{m}{_fmt(step(p, m))}" for m in options) or "none")
+            f"s{len(stack) - 1} at {_fmt(p)} open: " + (" ".join(f"{m}{_fmt(step(p, m))}" for m in options) or "none")
         )
         if options:
             q = step(p, options[0])
@@ -349,11 +341,7 @@ def verify(instance: Instance, text: str) -> Verdict:
                 "expected": f"{d['answer_letter']}. {right}",
             }
         ]
-        reason = (
-            f"correct: {letter}. {chosen}"
-            if ok
-            else f"wrong: {letter}. {chosen}, expected {d['answer_letter']}"
-        )
+        reason = f"correct: {letter}. {chosen}" if ok else f"wrong: {letter}. {chosen}, expected {d['answer_letter']}"
         return Verdict(ok, float(ok), reason, "correct" if ok else "wrong", letter, details)
     moves = parse_moves(text)
     if moves is None:
@@ -397,9 +385,7 @@ def draw(instance: Instance, answer: str | None = None) -> go.Figure:
     d = instance.data
     grid = d["grid"]
     z = [[1 if ch == "#" else 0 for ch in row] for row in grid]
-    fig = go.Figure(
-        go.Heatmap(z=z, colorscale=[[0, "#f8f5ee"], [1, "#3d405b"]], showscale=False, hoverinfo="skip")
-    )
+    fig = go.Figure(go.Heatmap(z=z, colorscale=[[0, "#f8f5ee"], [1, "#3d405b"]], showscale=False, hoverinfo="skip"))
     marks = [(r, c, ch) for r, row in enumerate(grid) for c, ch in enumerate(row) if ch in "SEX"]
     fig.add_trace(
         go.Scatter(

@@ -40,9 +40,7 @@ class SatConfig:
         if self.level not in LEVEL_VARS:
             raise PuzzleConfigError(f"sat has no level {self.level}; choose one of {sorted(LEVEL_VARS)}")
         if self.category != "mixed" and self.category not in CATEGORIES:
-            raise PuzzleConfigError(
-                f"unknown sat category {self.category!r}; use mixed or {', '.join(CATEGORIES)}"
-            )
+            raise PuzzleConfigError(f"unknown sat category {self.category!r}; use mixed or {', '.join(CATEGORIES)}")
         if self.n_vars is not None and not 3 <= self.n_vars <= 16:
             raise PuzzleConfigError(
                 f"n_vars must be between 3 and 16 (3 distinct variables per clause), not {self.n_vars}"
@@ -238,9 +236,7 @@ def parse_solution(text: str) -> list[bool] | str | None:
     value = str(value).strip().strip("[]()").strip()
     if value.lower() in ("unsatisfiable", "unsat", "unsatisfiable."):
         return "Unsatisfiable"
-    tokens = [
-        re.sub(r"^x\d+\s*[=:]\s*", "", t.strip(), flags=re.IGNORECASE) for t in re.split(r"[,\s]+", value)
-    ]
+    tokens = [re.sub(r"^x\d+\s*[=:]\s*", "", t.strip(), flags=re.IGNORECASE) for t in re.split(r"[,\s]+", value)]
     words = {"true": True, "t": True, "1": True, "false": False, "f": False, "0": False}
     if not value or any(t.lower() not in words for t in tokens if t):
         return None
@@ -259,9 +255,7 @@ def verify(instance: Instance, text: str) -> Verdict:
         if not right:
             detail["witness"] = ", ".join(str(v) for v in instance.data["solution"])
         reason = "correct: the formula is unsatisfiable" if right else "wrong: the formula is satisfiable"
-        return Verdict(
-            right, float(right), reason, "correct" if right else "wrong", "Unsatisfiable", [detail]
-        )
+        return Verdict(right, float(right), reason, "correct" if right else "wrong", "Unsatisfiable", [detail])
     extracted = ", ".join(str(v) for v in sol)
     if len(sol) != n:
         reason = f"wrong: {len(sol)} values given for {n} variables"

@@ -112,9 +112,7 @@ def _graphs(data: dict[str, Any]) -> dict[str, dict[str, list[tuple[str, int]]]]
     return g
 
 
-def _chain(
-    g: dict[str, list[tuple[str, int]]], ref: str, obj: str, sign: int
-) -> list[tuple[str, int]] | None:
+def _chain(g: dict[str, list[tuple[str, int]]], ref: str, obj: str, sign: int) -> list[tuple[str, int]] | None:
     """Shortest chain of statements from ref to obj moving only up (sign +1) or down (-1) the axis."""
     prev: dict[str, tuple[str, int]] = {ref: (ref, 0)}
     todo = deque([ref])
@@ -159,9 +157,7 @@ def _draw_map(rng: random.Random, cfg: SpatialMapConfig) -> dict[str, Any]:
     for i in range(1, cfg.n_objects):
         for j in sorted(rng.sample(range(i), min(i, cfg.links))):
             a, b = objs[i], objs[j]
-            d = next(
-                k for k, (sx, sy) in DIRS.items() if (a["x"] - b["x"]) * sx > 0 and (a["y"] - b["y"]) * sy > 0
-            )
+            d = next(k for k, (sx, sy) in DIRS.items() if (a["x"] - b["x"]) * sx > 0 and (a["y"] - b["y"]) * sy > 0)
             statements.append([a["name"], d, b["name"]])
     return {"objects": objs, "statements": statements}
 
@@ -240,9 +236,7 @@ def _prompt(data: dict[str, Any]) -> str:
     )
 
 
-def _axis_lines(
-    data: dict[str, Any], g: dict[str, Any], axis: str, ref: str, obj: str, sign: int
-) -> list[str]:
+def _axis_lines(data: dict[str, Any], g: dict[str, Any], axis: str, ref: str, obj: str, sign: int) -> list[str]:
     steps = _chain(g, ref, obj, sign) or []
     word = AXIS_WORDS[(axis, sign)]
     lines, cur = [f" {axis}: from {ref}"], ref
@@ -263,9 +257,7 @@ def _solve_lines(data: dict[str, Any]) -> list[str]:
         lines.append(f"{a} is {q['answer_text']} of {b}")
     else:
         b, d = q["ref"], q["direction"]
-        objs = (
-            q["options"] if q["type"] == "which" else [o["name"] for o in data["objects"] if o["name"] != b]
-        )
+        objs = q["options"] if q["type"] == "which" else [o["name"] for o in data["objects"] if o["name"] != b]
         count = 0
         for o in objs:
             lines.append(f"check {o}:")
@@ -320,9 +312,7 @@ def _why(data: dict[str, Any]) -> str:
     if q["type"] == "direction":
         a, b = q["target"], q["ref"]
         via = [
-            " then ".join(
-                statement_text(data["statements"][i]) for _, i in _chain(gs[ax], b, a, _sign(gs[ax], b, a))
-            )
+            " then ".join(statement_text(data["statements"][i]) for _, i in _chain(gs[ax], b, a, _sign(gs[ax], b, a)))
             for ax in "xy"
         ]
         how = f"{via[0]} (both axes)" if via[0] == via[1] else f"{via[0]} (east-west); {via[1]} (north-south)"

@@ -49,9 +49,7 @@ class TspConfig:
                 f"n_cities must be between 3 and 16 (Held-Karp is exponential), not {self.n_cities}"
             )
         if (self.max_coord + 1) ** 2 < 2 * self.n_cities:
-            raise PuzzleConfigError(
-                f"max_coord={self.max_coord} leaves too little room for {self.n_cities} cities"
-            )
+            raise PuzzleConfigError(f"max_coord={self.max_coord} leaves too little room for {self.n_cities} cities")
 
 
 def held_karp(w: list[list[int]]) -> tuple[int, list[int], dict[tuple[int, int], tuple[int, int]]]:
@@ -69,9 +67,7 @@ def held_karp(w: list[list[int]]) -> tuple[int, list[int], dict[tuple[int, int],
             if prev == 0:
                 table[mask, j] = (w[0][j], 0)
             else:
-                table[mask, j] = min(
-                    (table[prev, i][0] + w[i][j], i) for i in range(1, n) if prev >> (i - 1) & 1
-                )
+                table[mask, j] = min((table[prev, i][0] + w[i][j], i) for i in range(1, n) if prev >> (i - 1) & 1)
     full = (1 << (n - 1)) - 1
     length, last = min((table[full, j][0] + w[j][0], j) for j in range(1, n))
     tour, mask, j = [0], full, last
@@ -106,9 +102,7 @@ def generate_config(cfg: TspConfig) -> Instance:
     n, size = cfg.n_cities, cfg.max_coord
     assert n is not None and size is not None  # filled in by __post_init__
     coords = [list(p) for p in rng.sample([(x, y) for x in range(size + 1) for y in range(size + 1)], n)]
-    w = [
-        [int(math.dist(a, b) + 0.5) for b in coords] for a in coords
-    ]  # >= 1 off the diagonal: distinct points
+    w = [[int(math.dist(a, b) + 0.5) for b in coords] for a in coords]  # >= 1 off the diagonal: distinct points
     opt, _, _ = held_karp(w)
     tour = best_tour(w)
     edges = "\n".join(f"{i}-{j}: {w[i][j]}" for i in range(n) for j in range(i + 1, n))
@@ -130,13 +124,7 @@ def generate(seed: int, level: int) -> Instance:
 
 
 def _answer(tour: list[int], length: int) -> str:
-    return (
-        "<final_answer>{'Path': '"
-        + fmt_tour(tour)
-        + "', 'TotalDistance': '"
-        + str(length)
-        + "'}</final_answer>"
-    )
+    return "<final_answer>{'Path': '" + fmt_tour(tour) + "', 'TotalDistance': '" + str(length) + "'}</final_answer>"
 
 
 def _fmt_set(mask: int, n: int) -> str:
@@ -245,13 +233,9 @@ def verify(instance: Instance, text: str) -> Verdict:
         }
     )
     if bad or repeated or missing:
-        problems = ([f"unknown city {bad[0]}"] if bad else []) + (
-            [f"city {repeated[0]} repeated"] if repeated else []
-        )
+        problems = ([f"unknown city {bad[0]}"] if bad else []) + ([f"city {repeated[0]} repeated"] if repeated else [])
         problems += [f"city {missing[0]} missing"] if missing else []
-        return Verdict(
-            False, 0.0, f"wrong: not a tour ({', '.join(problems)})", "wrong", fmt_tour(cities), details
-        )
+        return Verdict(False, 0.0, f"wrong: not a tour ({', '.join(problems)})", "wrong", fmt_tour(cities), details)
     length = tour_length(w, cycle + cycle[:1])
     extracted = fmt_tour(canonical(cycle))
     try:
@@ -280,9 +264,7 @@ def verify(instance: Instance, text: str) -> Verdict:
     if length == opt:
         note = "" if stated_num == length else f" (stated TotalDistance {stated!s:.20} differs)"
         note = " (no TotalDistance stated)" if stated is None else note
-        return Verdict(
-            True, 1.0, f"correct: optimal tour of length {length}{note}", "correct", extracted, details
-        )
+        return Verdict(True, 1.0, f"correct: optimal tour of length {length}{note}", "correct", extracted, details)
     reason = f"wrong: tour length {length} is {100 * gap:.1f}% above the optimum {opt}"
     return Verdict(False, opt / length, reason, "wrong", extracted, details)
 
