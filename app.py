@@ -51,19 +51,24 @@ def build_app(state):
     import gradio as gr
 
     from playground.ui.chat import build_chat_tab
+    from playground.ui.state import OnShow
 
     with gr.Blocks(title="Reasoning Playground") as demo:
         gr.Markdown("# Reasoning Playground\nWatch a reasoning model think — and decide how long it may.")
-        with gr.Tab("Chat", id="chat"):
-            build_chat_tab(state)
+        with gr.Tab("Chat", id="chat") as tab:
+            shown = [(tab, build_chat_tab(state))]
         for title, module, builder in _optional_tabs():
             try:
                 mod = __import__(module, fromlist=[builder])
             except ImportError as err:  # a tab whose module is missing must not take the app down
                 print(f"[app] {title} tab unavailable: {err}", file=sys.stderr)
                 continue
-            with gr.Tab(title, id=title.lower()):
-                getattr(mod, builder)(state)
+            with gr.Tab(title, id=title.lower()) as tab:
+                shown.append((tab, getattr(mod, builder)(state)))
+        for tab, on_show in shown:  # views of the shared model refresh when shown (e.g. after "Use this adapter")
+            if isinstance(on_show, OnShow):
+                tab.select(on_show.fn, None, on_show.outputs, api_name=False, queue=False)
+                demo.load(on_show.fn, None, on_show.outputs, api_name=False, queue=False)
     return demo
 
 
@@ -99,6 +104,8 @@ def main(argv: list[str] | None = None) -> None:
         quant=args.quant,
         device=args.device,
         runs_dir=Path(args.runs_dir),
+        # the Train tab's "Use this adapter": the Chat and Puzzles tabs then use base + adapter
+        on_use_adapter=lambda path: engine.load_adapter(path, offline=args.offline),
     )
     demo = build_app(state)
     demo.queue(default_concurrency_limit=4)

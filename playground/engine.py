@@ -12,11 +12,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import torch
 from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
-from playground.loading import LoadedModel, load_model, unload
+from playground.loading import LoadedModel, ModelLoadError, adapter_base, apply_adapter, load_model, unload
 from playground.thinking import (
     DEFAULT_WRAPUP,
     Budget,
@@ -160,6 +161,20 @@ class _CountingStreamer(TextIteratorStreamer):
             self.text_queue.put(self.stop_signal, timeout=self.timeout)
 
 
+def adapter_label(adapter_dir: str | Path) -> str:
+    """A short name for an adapter folder: the run's name for runs/<run>/adapter, else the folder's name."""
+    path = Path(adapter_dir)
+    return path.parent.name if path.name == "adapter" and path.parent.name else path.name
+
+
+def _same_model(a: str, b: str) -> bool:
+    """Whether two model references name the same weights (equal text, or the same folder on disk)."""
+    if a == b:
+        return True
+    pa, pb = Path(a).expanduser(), Path(b).expanduser()
+    return pa.exists() and pb.exists() and pa.resolve() == pb.resolve()
+
+
 class Engine:
     """Holds the loaded model and generates from it.
 
@@ -172,6 +187,7 @@ class Engine:
         self._guard = threading.Lock()
         self._active = 0
         self._tags: ThinkTags | None = None
+        self.base_name: str | None = None  # with an adapter applied (load_adapter): the base model's name
 
     @contextmanager
     def _generating(self) -> Iterator[LoadedModel]:
@@ -196,9 +212,55 @@ class Engine:
             if self._active:
                 raise RuntimeError("A generation is running on the current model: stop it before loading another.")
             unload(self.loaded)
-            self.loaded, self._tags = None, None
+            self.loaded, self._tags, self.base_name = None, None, None
             self.loaded = load_model(name, quant, device, offline)
             return self.loaded
+
+    def adapter_base_for(self, adapter_dir: str | Path) -> str:
+        """The model an adapter goes on: the base it names, or the current model's base when it names none or the
+        same weights (then the current model's own name is kept, e.g. 'tiny')."""
+        named = adapter_base(adapter_dir)
+        loaded = self.loaded
+        current = self.base_name or (loaded.name if loaded else None)
+        if loaded is None or current is None:
+            if not named:
+                raise ModelLoadError(f"{adapter_dir} names no base model and none is loaded: load its base first.")
+            return named
+        if not named or _same_model(named, loaded.source) or named in (loaded.name, current):
+            return current
+        return named
+
+    def load_adapter(self, adapter_dir: str | Path, offline: bool = False) -> str:
+        """Reload the adapter's base (see `adapter_base_for`) and apply the PEFT adapter; returns a message for
+        the user. Refused while a generation runs. The model is then named "<base> + <run>" (`base_name` keeps
+        the base's name, so a side-by-side panel can name the base to compare against)."""
+        path = Path(adapter_dir).expanduser()
+        if not (path / "adapter_config.json").is_file():
+            raise ModelLoadError(f"{path} is not a PEFT adapter folder (no adapter_config.json)")
+        with self._guard:
+            if self._active:
+                raise RuntimeError("A generation is running: stop it (or wait for it) before loading an adapter.")
+            base = self.adapter_base_for(path)
+            before = self.base_name or (self.loaded.name if self.loaded else None)
+            quant = self.loaded.quant if self.loaded else "auto"
+            device = self.loaded.device if self.loaded else "auto"
+            # fresh base weights: an adapter merged earlier must not stay underneath the new one
+            unload(self.loaded)
+            self.loaded, self._tags, self.base_name = None, None, None
+            try:
+                self.loaded = load_model(base, quant, device, offline, fallback=False)
+            except ModelLoadError:
+                if before and before != base:  # keep the app usable with the model it had (without adapter)
+                    self.loaded = load_model(before, quant, device, offline)
+                raise
+            apply_adapter(self.loaded, path)  # on failure the base stays loaded, without the adapter
+            self.base_name = self.loaded.name
+            self.loaded.name = f"{self.loaded.name} + {adapter_label(path)}"
+            return (
+                f"Loaded the adapter **{adapter_label(path)}** on `{self.base_name}`: the Chat and Puzzles tabs "
+                f"now use `{self.loaded.name}`. To compare, race panel A = `{self.base_name}` against panel B = "
+                "`current` in the Puzzles tab."
+            )
 
     def _require(self) -> LoadedModel:
         if self.loaded is None or self.loaded.model is None:

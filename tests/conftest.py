@@ -56,8 +56,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    """A real app (`python app.py --offline --model tiny`) on a free loopback port, shared by the session's tests."""
+def app_url(tmp_path_factory, tiny_dir):
+    """A real app (`python app.py --offline --model <random-weight tiny model>`) on a free loopback port, shared by
+    the session's tests. The tests check mechanics, so they use the placeholder rather than whatever model is shipped
+    as the embedded default (a trained model would, e.g., end its thoughts early and make runs too short to Stop)."""
     import subprocess
     import sys
     import time
@@ -67,10 +69,22 @@ def app_url(tmp_path_factory):
     log = tmp_path_factory.mktemp("app") / "app.log"
     runs = tmp_path_factory.mktemp("runs")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    # its own training lock: a run launched from the test app never collides with another run on this machine
+    env["PLAYGROUND_TRAIN_LOCK"] = str(tmp_path_factory.mktemp("lock") / "train.lock")
     root = Path(__file__).resolve().parent.parent
     with open(log, "w") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "app.py", "--offline", "--model", "tiny", "--port", str(port), "--runs-dir", str(runs)],
+            [
+                sys.executable,
+                "app.py",
+                "--offline",
+                "--model",
+                str(tiny_dir),
+                "--port",
+                str(port),
+                "--runs-dir",
+                str(runs),
+            ],
             cwd=root,
             env=env,
             stdout=fh,

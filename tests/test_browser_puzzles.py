@@ -101,7 +101,7 @@ def test_race_api_endpoint(app_url):
         puzzle_seed=4,
         a_model="current",
         a_think_budget=16,
-        b_model="tiny",  # the loaded model by name: served by the same engine
+        b_model="tiny",  # the embedded default: a second engine next to the loaded test model
         b_think_budget=32,
         api_name="/race",
         **args,

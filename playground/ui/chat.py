@@ -12,7 +12,7 @@ from playground.engine import GenerationRequest
 from playground.loading import QUANTS, ModelLoadError
 from playground.presets import PRESETS, choices
 from playground.thinking import DEFAULT_WRAPUP
-from playground.ui.state import AppState
+from playground.ui.state import AppState, OnShow
 
 THINK_MAX = 8192  # the slider's last stop means "unlimited"
 ANSWER_MAX = 4096
@@ -49,8 +49,9 @@ def example_prompts(state: AppState) -> list[str]:
     return ["How many positive divisors does 360 have?", "Is 3599 prime? Think it through."]
 
 
-def build_chat_tab(state: AppState) -> None:
-    """Lay out the Chat tab and wire its events (named API endpoints: /chat, /stop, /load_model)."""
+def build_chat_tab(state: AppState) -> OnShow:
+    """Lay out the Chat tab and wire its events (named API endpoints: /chat, /stop, /load_model). Returns what to
+    refresh when the tab is shown: the model banner (another tab may have loaded an adapter)."""
     with gr.Row():
         with gr.Column(scale=3):
             banner = gr.Markdown(model_banner(state), elem_id="model-banner")
@@ -197,6 +198,7 @@ def build_chat_tab(state: AppState) -> None:
     )
     clear.click(lambda: ([], "", ""), None, [chatbot, message, stats], api_name=False, queue=False)
     load.click(on_load, [model_name, quant], [banner, system, temperature, top_p, top_k], api_name="load_model")
+    return OnShow(lambda: model_banner(state), [banner])
 
 
 def _request(

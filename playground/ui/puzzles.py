@@ -20,13 +20,14 @@ from playground.side_by_side import (
     EnginePool,
     PanelConfig,
     RaceUpdate,
+    current_model_line,
     error_html,
     find_adapters,
     race,
     verdict_html,
 )
 from playground.ui.chat import ANSWER_MAX, MODES, THINK_MAX, budget_value
-from playground.ui.state import AppState
+from playground.ui.state import AppState, OnShow
 
 DEFAULT_FAMILY = "maze"
 SEED_MAX = 2**31 - 1
@@ -198,8 +199,9 @@ def _panel(name: str, think: int, state: AppState) -> PanelWidgets:
     )
 
 
-def build_puzzles_tab(state: AppState) -> None:
-    """Lay out the Puzzles tab and wire its events (named API endpoints: /race, /stop_race)."""
+def build_puzzles_tab(state: AppState) -> OnShow:
+    """Lay out the Puzzles tab and wire its events (named API endpoints: /race, /stop_race). Returns what to
+    refresh when the tab is shown (the 'current' model line, the adapter pickers)."""
     pool = EnginePool(state.engine, state.quant, state.device, state.offline)
     fams = families()
     first = DEFAULT_FAMILY if DEFAULT_FAMILY in fams else next(iter(fams))
@@ -220,6 +222,16 @@ def build_puzzles_tab(state: AppState) -> None:
             puzzle_plot = gr.Plot(drawing, label="The puzzle", elem_id="puzzle-plot")
     with gr.Accordion("Show reference answer and solver trace", open=False):
         reference = gr.Markdown(reference_md, elem_id="puzzle-reference")
+    with gr.Row(equal_height=True):
+        current = gr.Markdown(current_model_line(state.engine), elem_id="puzzles-current")
+        pair = gr.Button(
+            "Base vs adapter",
+            size="sm",
+            scale=0,
+            min_width=160,
+            visible=state.engine.base_name is not None,
+            elem_id="base-vs-adapter",
+        )
     with gr.Row():
         run = gr.Button("▶ Run both", variant="primary", elem_id="run-both", scale=3)
         stop = gr.Button("Stop", variant="stop", elem_id="stop-race", scale=1)
@@ -311,6 +323,29 @@ def build_puzzles_tab(state: AppState) -> None:
     inputs = [family, level, seed, *[w for p in panels for w in p.inputs]]
     run.click(on_race, inputs, outputs, api_name="race", concurrency_limit=None)
     stop.click(on_stop, None, None, api_name="stop_race", queue=False)
+
+    a, b = panels
+
+    def on_pair(think: float, mode: str, temperature: float, min_think: float, answer: float, b_seed: float | None):
+        # panel A: the plain base by name; panel B: 'current' (base + adapter); the same settings and sampling seed
+        same_seed = 0 if b_seed is None or b_seed < 0 else b_seed
+        base = state.engine.base_name or CURRENT
+        return base, "", think, mode, temperature, min_think, answer, same_seed, CURRENT, "", same_seed
+
+    pair.click(
+        on_pair,
+        [b.think, b.mode, b.temperature, b.min_think, b.answer, b.seed],
+        [a.model, a.adapter, a.think, a.mode, a.temperature, a.min_think, a.answer, a.seed, b.model, b.adapter, b.seed],
+        api_name=False,
+        queue=False,
+    )
+
+    def on_show():
+        adapters = gr.update(choices=["", *find_adapters(state.runs_dir)])
+        paired = gr.update(visible=state.engine.base_name is not None)
+        return current_model_line(state.engine), paired, adapters, adapters
+
+    return OnShow(on_show, [current, pair, a.adapter, b.adapter])
 
 
 def _render(

@@ -11,6 +11,17 @@ from playground.engine import Engine
 
 
 @dataclass
+class OnShow:
+    """What a tab refreshes when it is shown (tab select and page load): `fn()` → values for `outputs`.
+
+    A tab builder may return one, so views of shared state (the loaded model, adapters) never go stale.
+    """
+
+    fn: Callable[[], object]
+    outputs: list
+
+
+@dataclass
 class AppState:
     """Shared by all tabs of one app. Stop events are per browser session (Gradio's session hash)."""
 

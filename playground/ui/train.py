@@ -15,6 +15,7 @@ import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
 
+from playground.before_after import CompareConfig, compare_adapter, default_config
 from training.data import find_eval_results
 from training.runner import RunnerError, TrainRunner, check_data, estimate_memory
 from training.sft import SFTConfig
@@ -86,9 +87,7 @@ def progress_html(p: dict[str, Any] | None) -> str:
     out = f"<progress value='{step}' max='{max(total, 1)}' style='width:100%'></progress>"
     out += "<p>" + " · ".join(x for x in parts if x) + "</p>"
     if p.get("examples"):
-        dropped = (
-            f" ({p['dropped']} more dropped: longer than max sequence length)" if p.get("dropped") else ""
-        )
+        dropped = f" ({p['dropped']} more dropped: longer than max sequence length)" if p.get("dropped") else ""
         out += f"<p>{p['examples']} training examples{dropped}</p>"
     if p.get("error"):
         out += f"<p style='color:#c00'><b>Error:</b> {html.escape(str(p['error']))}</p>"
@@ -146,7 +145,9 @@ def config_from_widgets(values: dict[str, Any]) -> SFTConfig:
 def _hyperparameter_widgets(d: SFTConfig) -> dict[str, Any]:
     """Hyperparameter inputs keyed by SFTConfig field, with the field's help as the info line."""
     help_ = {k: f.metadata["help"] for k, f in SFTConfig.__dataclass_fields__.items()}
-    num = lambda key, label, **kw: gr.Number(getattr(d, key), label=label, info=help_[key], **kw)  # noqa: E731
+    num = lambda key, label, **kw: gr.Number(  # noqa: E731
+        getattr(d, key), label=label, info=help_[key], elem_id="train-" + key.replace("_", "-"), **kw
+    )
     w: dict[str, Any] = {}
     with gr.Row():
         w["lora_r"] = num("lora_r", "LoRA rank", precision=0, minimum=1)
@@ -162,9 +163,7 @@ def _hyperparameter_widgets(d: SFTConfig) -> dict[str, Any]:
         w["max_seq_len"] = num("max_seq_len", "Max sequence length", precision=0, minimum=16)
     with gr.Row():
         w["seed"] = num("seed", "Seed", precision=0)
-        w["load_in_4bit"] = gr.Checkbox(
-            d.load_in_4bit, label="4-bit base (QLoRA)", info=help_["load_in_4bit"]
-        )
+        w["load_in_4bit"] = gr.Checkbox(d.load_in_4bit, label="4-bit base (QLoRA)", info=help_["load_in_4bit"])
         w["gradient_checkpointing"] = gr.Checkbox(
             d.gradient_checkpointing, label="Gradient checkpointing", info=help_["gradient_checkpointing"]
         )
@@ -191,13 +190,13 @@ def build_train_tab(state: Any) -> None:
                 label="Base model (folder, hub id or preset)",
                 elem_id="train-base",
             )
-            w["data_source"] = gr.Radio(
-                SOURCES, value="puzzles", label="Training data", elem_id="train-source"
-            )
+            w["data_source"] = gr.Radio(SOURCES, value="puzzles", label="Training data", elem_id="train-source")
             with gr.Group(visible=True) as puzzle_box:
                 w["puzzle_families"] = gr.CheckboxGroup(fam_names, value=fam_names, label="Puzzle families")
                 w["puzzle_levels"] = gr.CheckboxGroup(level_choices, value=[1], label="Levels")
-                w["num_examples"] = gr.Number(d.num_examples, precision=0, minimum=1, label="Examples")
+                w["num_examples"] = gr.Number(
+                    d.num_examples, precision=0, minimum=1, label="Examples", elem_id="train-num-examples"
+                )
             with gr.Group(visible=False) as upload_box:
                 w["upload"] = gr.File(
                     label="JSONL: {'messages': [...]} or {'prompt', 'completion'} per line",
@@ -238,9 +237,25 @@ def build_train_tab(state: Any) -> None:
         pick = gr.Dropdown([], label="Adapter", scale=3, allow_custom_value=True, elem_id="train-adapter")
         use_btn = gr.Button("Use this adapter", scale=1, elem_id="train-use")
     use_msg = gr.Markdown(elem_id="train-use-msg")
+    with gr.Accordion("Before/after evaluation on held-out puzzles", open=False, elem_id="train-compare-box"):
+        gr.Markdown(
+            "The base and the base + adapter answer the same puzzles with the same sampling seed. Puzzle seeds "
+            "start at 0; built-in training data uses seeds from 100000, so these puzzles are held out."
+        )
+        c0 = CompareConfig()
+        with gr.Row():
+            cmp_family = gr.Dropdown(fam_names, value=c0.family, label="Puzzle family", elem_id="train-cmp-family")
+            cmp_level = gr.Dropdown(level_choices, value=c0.level, label="Level", elem_id="train-cmp-level")
+            cmp_puzzles = gr.Number(c0.puzzles, precision=0, minimum=1, label="Puzzles", elem_id="train-cmp-puzzles")
+            cmp_samples = gr.Number(c0.samples, precision=0, minimum=1, label="Samples per puzzle")
+            cmp_budget = gr.Number(c0.think_budget, precision=0, minimum=0, label="Thinking budget (tokens)")
+        cmp_btn = gr.Button("Evaluate before/after", elem_id="train-compare")
+        cmp_msg = gr.Markdown(elem_id="train-compare-msg")
+        cmp_table = gr.Dataframe(visible=False, interactive=False, elem_id="train-compare-table")
     timer = gr.Timer(POLL_S)
     watched = gr.State(None)  # the run this page shows when none is active (e.g. the one it just finished)
     shown_plot, runs_sig = gr.State(""), gr.State("")  # what is on screen, to redraw only on change
+    shown_adapters = gr.State(None)  # the adapter list on screen: a new one (a run just finished) gets picked
     form = set(w.values())
     field_of = {comp: key for key, comp in w.items()}
 
@@ -260,9 +275,7 @@ def build_train_tab(state: Any) -> None:
         if cfg.data_source == "jsonl" and not cfg.data_path:
             return "Upload a JSONL file first.", gr.update(visible=False)
         if cfg.data_source == "failures" and not cfg.data_path:
-            return "No evaluation results yet: run an evaluation (Evaluate tab) first.", gr.update(
-                visible=False
-            )
+            return "No evaluation results yet: run an evaluation (Evaluate tab) first.", gr.update(visible=False)
         frame, errors, summary = check_data(cfg)
         text = f"**{summary}.**" + "".join(f"\n- {e}" for e in errors[:20])
         return text, gr.update(value=frame, visible=not frame.empty)
@@ -288,7 +301,7 @@ def build_train_tab(state: Any) -> None:
         active = runner.active()
         return runner.kill(active["name"]) if active else "Nothing is training."
 
-    def on_tick(current: str | None, shown: str, sig_before: str):
+    def on_tick(current: str | None, shown: str, sig_before: str, adapters_before: list[str] | None):
         active = runner.active()  # whatever trains on this machine, also after a page reload
         runs = runner.list_runs()
         target = active["name"] if active else current or (runs[0]["name"] if runs else None)
@@ -298,6 +311,8 @@ def build_train_tab(state: Any) -> None:
         frame = _runs_frame(runner)
         sig, plot_key = frame.to_json(), f"{target}:{len(rows)}"
         changed = sig != sig_before
+        adapters = [a for a in frame["adapter"] if a]
+        new_adapter = adapters != adapters_before
         return (
             progress_html(p),
             loss_figure(rows) if plot_key != shown else gr.skip(),
@@ -309,7 +324,8 @@ def build_train_tab(state: Any) -> None:
             plot_key,
             frame if changed else gr.skip(),
             sig,
-            gr.update(choices=[a for a in frame["adapter"] if a]) if changed else gr.skip(),
+            gr.update(choices=adapters, value=adapters[0] if adapters else None) if new_adapter else gr.skip(),
+            adapters,
         )
 
     def on_use(path: str | None):
@@ -323,9 +339,33 @@ def build_train_tab(state: Any) -> None:
                 return f"Could not load the adapter: {exc}"
         return f"Adapter folder: `{path}` (load it with `PeftModel.from_pretrained(base, path)`)."
 
-    w["data_source"].change(
-        on_source, w["data_source"], [puzzle_box, upload_box, failures_box, w["failures"]]
-    )
+    def on_pick(path: str | None):
+        if not path:
+            return gr.skip(), gr.skip()
+        cfg = default_config(path)  # what the run trained on
+        return cfg.family, cfg.level
+
+    def on_compare(
+        path: str | None,
+        family: str,
+        level: int,
+        puzzles: float,
+        samples: float,
+        budget: float | None,
+        progress=gr.Progress(),
+    ):
+        if not path:
+            return "Pick a finished run's adapter first.", gr.skip()
+        try:
+            cfg = default_config(path, family=family, level=int(level), puzzles=int(puzzles), samples=int(samples))
+            cfg.think_budget = None if budget is None else int(budget)
+            report = lambda done, total, message: progress(done / max(total, 1), desc=message)  # noqa: E731
+            result = compare_adapter(state.engine, path, cfg, state.offline, report)
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            return f"**Could not evaluate:** {exc}", gr.update(visible=False)
+        return result.summary(), gr.update(value=result.frame(), visible=True)
+
+    w["data_source"].change(on_source, w["data_source"], [puzzle_box, upload_box, failures_box, w["failures"]])
     check_btn.click(on_check, form, [data_msg, data_table])
     w["upload"].upload(on_check, form, [data_msg, data_table])
     mem_btn.click(on_memory, form, mem_msg)
@@ -344,6 +384,9 @@ def build_train_tab(state: Any) -> None:
         runs_table,
         runs_sig,
         pick,
+        shown_adapters,
     ]
-    timer.tick(on_tick, [watched, shown_plot, runs_sig], outputs, show_progress="hidden")
+    timer.tick(on_tick, [watched, shown_plot, runs_sig, shown_adapters], outputs, show_progress="hidden")
     use_btn.click(on_use, pick, use_msg)
+    pick.change(on_pick, pick, [cmp_family, cmp_level])
+    cmp_btn.click(on_compare, [pick, cmp_family, cmp_level, cmp_puzzles, cmp_samples, cmp_budget], [cmp_msg, cmp_table])
