@@ -32,8 +32,15 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--hidden", type=int, default=512)
     ap.add_argument("--layers", type=int, default=8)
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads for both paths (OpenMP pools are per calling thread: the engine generates in a "
+        "worker thread, so more than one here would favour one path on a busy machine)",
+    )
     args = ap.parse_args()
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         path = build_placeholder(tmp, hidden=args.hidden, layers=args.layers)
         loaded = load_model(str(path), device="cpu")
