@@ -26,13 +26,19 @@ def test_thought_streams_pending_then_done_collapsed_with_answer(browser, app_ur
         page.get_by_text("s1 extend (“Wait”)", exact=True).click()
         set_number(page, "Minimum thinking", 384)
         page.fill("#chat-input textarea", "How many right turns does the path take?")
+        # record every title the thought shows, so a fast model cannot finish before the pending state is seen
+        page.evaluate(
+            """() => { window.__titles = [];
+              new MutationObserver(() => document.querySelectorAll('#chatbot .thought-group .title')
+                .forEach(t => window.__titles.push(t.innerText))
+              ).observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
+        )
         page.click("#send")
 
         title = page.locator("#chatbot .thought-group .title").first
         title.wait_for(timeout=30_000)
         page.wait_for_function(
-            "() => [...document.querySelectorAll('#chatbot .thought-group .title')].some(t => "
-            "t.innerText.includes('Thinking…') && t.innerText.includes('/ 512 tokens'))",
+            "() => window.__titles.some(t => t.includes('Thinking…') && t.includes('/ 512 tokens'))",
             timeout=30_000,
         )
         page.screenshot(path=str(artifacts / "chat_pending.png"))

@@ -162,7 +162,8 @@ def build_chat_tab(state: AppState) -> OnShow:
     def on_stop(history: list, request: gr.Request):
         if not state.stop(request.session_hash or "api"):
             return finalize_pending(history or []), "Nothing is running."
-        return gr.skip(), "Stopping…"
+        gr.Info("Stopping…")  # a toast: writing to the figures line could overwrite the final one (a race)
+        return gr.skip(), gr.skip()
 
     def on_regenerate(history: list):
         history = list(history or [])

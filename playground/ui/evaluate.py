@@ -157,7 +157,9 @@ def build_evaluate_tab(state: AppState) -> None:
 
     def on_stop(request: gr.Request):
         if state.stop(f"{request.session_hash or 'api'}:evaluate"):
-            return "Stopping after the current token…"
+            # a toast, not the status line: the run's own "Stopped in …" may already have arrived there
+            gr.Info("Stopping after the current token…")
+            return gr.skip()
         return "Nothing is running."
 
     family.change(lambda f: gr.update(**_level_choices(f)), family, levels, api_name=False, queue=False)
