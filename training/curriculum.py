@@ -1,0 +1,139 @@
+"""The tiny reasoner's curriculum: verified solver traces of the puzzle families, tokenized for causal-LM training.
+
+Every example is one puzzle rendered with the model's chat template (the generation prompt opens `<think>`), then
+the solver's `trace()` as the thought and the reference answer after `</think>`. Each example is checked with the
+family's own verifier before it is kept. Three shapes teach the model to answer under any thinking budget, exactly
+as the engine's budget processor cuts a thought (it forces `</think>` right after the last allowed token):
+
+    full       <think>\\n{trace}\\n</think>\\n{answer}<|end|>
+    no-think   <think>\\n</think>\\n{answer}<|end|>              (budget 0)
+    cut-short  <think>\\n{trace[:k]}</think>\\n{answer}<|end|>    (a budget reached mid-thought)
+
+Training seeds start at TRAIN_SEED_BASE; evaluation uses seeds 0, 1, 2, ... (the evaluation CLI's default), and
+seeds below EVAL_SEED_RESERVE are reserved for it. On top of disjoint seeds, any training instance whose prompt equals
+the prompt of a reserved evaluation instance is dropped (small levels have few distinct puzzles).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from playground.puzzles import get_family
+from playground.puzzles.base import Instance
+
+EVAL_SEED_RESERVE = 2000  # seeds 0..1999 of every family/level are evaluation seeds: never trained on
+TRAIN_SEED_BASE = 10_000_000
+IGNORE = -100
+
+
+@dataclass
+class CurriculumStats:
+    """What building the curriculum kept and dropped (written to the model card)."""
+
+    examples: dict[str, int]
+    shapes: dict[str, int]
+    dropped_eval_overlap: int = 0
+    dropped_unverified: int = 0
+    dropped_too_long: int = 0
+    target_tokens: int = 0
+    total_tokens: int = 0
+
+
+@lru_cache(maxsize=64)
+def eval_prompts(family: str, level: int, n: int = EVAL_SEED_RESERVE) -> frozenset[str]:
+    """The prompts of the reserved evaluation instances (seeds 0..n-1) of one family and level."""
+    fam = get_family(family)
+    return frozenset(fam.generate(seed, level).prompt for seed in range(n))
+
+
+def render(tokenizer, inst: Instance, thought: str | None, closed_by_budget: bool = False) -> tuple[str, str]:
+    """(prompt text, target text) of one example; `thought` None is the no-think shape."""
+    prompt = tokenizer.apply_chat_template(
+        [{"role": "user", "content": inst.prompt}], tokenize=False, add_generation_prompt=True
+    )
+    if not prompt.endswith("<think>\n"):
+        raise ValueError("the tiny reasoner's chat template must open <think> in the generation prompt")
+    if thought is None:
+        body = "</think>\n"
+    elif closed_by_budget:
+        body = thought + "</think>\n"
+    else:
+        body = thought + "\n</think>\n"
+    return prompt, body + inst.reference + tokenizer.eos_token
+
+
+def encode(tokenizer, prompt: str, target: str) -> dict[str, list[int]]:
+    """Token ids with labels only on the assistant's part (the prompt is masked out of the loss)."""
+    p = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    t = tokenizer(target, add_special_tokens=False)["input_ids"]
+    return {"input_ids": p + t, "labels": [IGNORE] * len(p) + t}
+
+
+def build_curriculum(
+    tokenizer,
+    families: Sequence[str],
+    levels: Sequence[int],
+    per_family: int,
+    seed: int = 0,
+    p_nothink: float = 0.1,
+    p_cut: float = 0.1,
+    max_tokens: int = 2560,
+) -> tuple[list[dict[str, list[int]]], CurriculumStats]:
+    """`per_family` verified examples of each family (spread over `levels`), shuffled deterministically from `seed`."""
+    rng = random.Random(seed)
+    stats = CurriculumStats(examples={}, shapes={"full": 0, "no-think": 0, "cut-short": 0})
+    examples: list[dict[str, list[int]]] = []
+    for f_index, name in enumerate(families):
+        fam = get_family(name)
+        usable = [lv for lv in levels if lv in fam.levels]
+        reserved = {lv: eval_prompts(name, lv) for lv in usable}
+        kept, seed_i = 0, 0
+        base = TRAIN_SEED_BASE + 1_000_000 * f_index + 100_000 * seed
+        while kept < per_family and usable:
+            level = usable[kept % len(usable)]
+            inst = fam.generate(base + seed_i, level)
+            seed_i += 1
+            if inst.prompt in reserved[level]:
+                stats.dropped_eval_overlap += 1
+                continue
+            trace = fam.trace(inst).rstrip()
+            if not fam.verify(inst, f"<think>\n{trace}\n</think>\n{inst.reference}").correct:
+                stats.dropped_unverified += 1
+                continue
+            r = rng.random()
+            if r < p_nothink:
+                shape, prompt, target = "no-think", *render(tokenizer, inst, None)
+            elif r < p_nothink + p_cut:
+                k = rng.randint(1, max(1, len(trace) - 1))
+                shape, prompt, target = "cut-short", *render(tokenizer, inst, trace[:k], closed_by_budget=True)
+            else:
+                shape, prompt, target = "full", *render(tokenizer, inst, trace)
+            ex = encode(tokenizer, prompt, target)
+            if len(ex["input_ids"]) > max_tokens:
+                stats.dropped_too_long += 1
+                continue
+            examples.append(ex)
+            kept += 1
+            stats.shapes[shape] += 1
+            stats.target_tokens += sum(1 for x in ex["labels"] if x != IGNORE)
+            stats.total_tokens += len(ex["input_ids"])
+        stats.examples[name] = kept
+    rng.shuffle(examples)
+    return examples, stats
+
+
+def pad_collate(pad_id: int):
+    """A data collator: right-pad ids with `pad_id`, labels with IGNORE, and build the attention mask."""
+    import torch
+
+    def collate(batch: list[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
+        width = max(len(b["input_ids"]) for b in batch)
+        ids = [b["input_ids"] + [pad_id] * (width - len(b["input_ids"])) for b in batch]
+        labels = [b["labels"] + [IGNORE] * (width - len(b["labels"])) for b in batch]
+        mask = [[1] * len(b["input_ids"]) + [0] * (width - len(b["input_ids"])) for b in batch]
+        return {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels), "attention_mask": torch.tensor(mask)}
+
+    return collate

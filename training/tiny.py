@@ -1,0 +1,318 @@
+"""The tiny-reasoner recipe: a small Llama trained from scratch on the puzzle families' verified solver traces.
+
+    python -m training.tiny [--out DIR] [--seed 0] [--minutes 70 | --max-steps N] [--families sat maze ...]
+
+Builds the character-level tokenizer (its chat template opens `<think>`), the curriculum (training/curriculum.py:
+verified traces from training seeds disjoint from the evaluation seeds, ~10% no-think and ~10% cut-short examples),
+and trains `LlamaForCausalLM` from random weights with the transformers `Trainer` (loss on the assistant part only,
+bf16 autocast on CPU). The learning rate warms up, stays flat, then decays linearly to 10% over the last quarter of
+the run — of the steps with `--max-steps` (bit-for-bit deterministic from the seed), of the wall-clock time with
+`--minutes` (the same data order, but where the run stops depends on the machine's speed). Every
+`--checkpoint-minutes` the folder in `--out` is rewritten, so a run stopped early still leaves a usable model.
+The output is a normal Hugging Face folder: config, safetensors, tokenizer + chat template, generation config,
+README.md model card (recipe, seed, wall time, tokens/s, accuracy table) and playground.json for the UI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, Trainer, TrainerCallback, TrainingArguments
+
+from training.curriculum import CurriculumStats, build_curriculum, pad_collate
+from training.tiny_tokenizer import build_tokenizer
+
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "assets" / "tiny-reasoner"
+DEFAULT_FAMILIES = ["sat", "maze", "spatial_map", "tsp", "calendar", "math"]
+
+
+@dataclass
+class Recipe:
+    """Every knob of a run (written verbatim into the model card)."""
+
+    seed: int = 0
+    families: list[str] = field(default_factory=lambda: list(DEFAULT_FAMILIES))
+    levels: list[int] = field(default_factory=lambda: [1])
+    per_family: int = 4000
+    p_nothink: float = 0.1
+    p_cut: float = 0.1
+    hidden: int = 256  # multiples of 64: bitsandbytes 4-bit on CPU needs in_features % 64 == 0
+    layers: int = 4
+    heads: int = 4
+    intermediate: int = 768
+    max_positions: int = 4096
+    batch_size: int = 8
+    lr: float = 1.5e-3
+    warmup_steps: int = 60
+    weight_decay: float = 0.01
+    max_steps: int | None = None
+    minutes: float | None = None
+    bf16: bool = True
+    # "random": batches mix long and short examples. "group_by_length" pads less, but the loss is a mean over each
+    # batch's tokens, so batches of short no-think examples weigh their "</think>" first token ~15x more than full
+    # traces weigh theirs: the model then learns to close its thought at once (measured; see the card).
+    sampler: str = "random"
+    init: str | None = None  # continue from this model folder instead of random weights
+
+
+class Schedule:
+    """Warm up, hold, then decay linearly to 10% over the last quarter of the run (steps or wall-clock time)."""
+
+    def __init__(self, recipe: Recipe):
+        self.recipe, self.t0 = recipe, None
+
+    def progress(self, step: int) -> float:
+        if self.recipe.max_steps:
+            return step / self.recipe.max_steps
+        if self.t0 is None:
+            self.t0 = time.monotonic()
+        return (time.monotonic() - self.t0) / (60 * (self.recipe.minutes or 1.0))
+
+    def __call__(self, step: int) -> float:
+        warm = min(1.0, (step + 1) / max(1, self.recipe.warmup_steps))
+        p = self.progress(step)
+        return warm * (1.0 if p < 0.75 else max(0.1, 1.0 - 0.9 * (p - 0.75) / 0.25))
+
+
+class Clock(TrainerCallback):
+    """Stop at the time limit, rewrite the output folder every few minutes, and count trained tokens."""
+
+    def __init__(self, recipe: Recipe, save, checkpoint_minutes: float):
+        self.recipe, self.save, self.every = recipe, save, 60 * checkpoint_minutes
+        self.t0 = self.last = time.monotonic()
+        self.tokens = 0
+        self.losses: list[tuple[int, float]] = []
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs:
+            self.losses.append((state.global_step, float(logs["loss"])))
+            rate = self.tokens / max(1e-9, time.monotonic() - self.t0)
+            print(f"step {state.global_step} loss {logs['loss']:.4f} tokens/s {rate:,.0f}", flush=True)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        now = time.monotonic()
+        if self.recipe.minutes and now - self.t0 >= 60 * self.recipe.minutes:
+            control.should_training_stop = True
+        elif self.every and now - self.last >= self.every:
+            self.last = now
+            self.save(state.global_step)
+
+
+class TokenCounter:
+    """Wraps the collator to count the tokens (padding excluded) that the model is trained on."""
+
+    def __init__(self, collate, clock: Clock):
+        self.collate, self.clock = collate, clock
+
+    def __call__(self, batch):
+        out = self.collate(batch)
+        self.clock.tokens += int(out["attention_mask"].sum())
+        return out
+
+
+def build_model(recipe: Recipe, tok) -> LlamaForCausalLM:
+    config = LlamaConfig(
+        vocab_size=128,  # ≥ len(tok); a multiple of 32 so lm_head can be 4-bit quantized
+        hidden_size=recipe.hidden,
+        intermediate_size=recipe.intermediate,
+        num_hidden_layers=recipe.layers,
+        num_attention_heads=recipe.heads,
+        num_key_value_heads=recipe.heads,
+        max_position_embeddings=recipe.max_positions,
+        tie_word_embeddings=True,
+        bos_token_id=None,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
+    torch.manual_seed(recipe.seed)
+    model = LlamaForCausalLM.from_pretrained(recipe.init) if recipe.init else LlamaForCausalLM(config)
+    model.generation_config = GenerationConfig(
+        eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, max_new_tokens=2048
+    )
+    return model
+
+
+def write_folder(out: Path, model, tok, card: str, description: str) -> None:
+    """Save a loadable HF folder (fp32 safetensors, tokenizer, template, card, playground.json)."""
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    (out / "README.md").write_text(card)
+    (out / "playground.json").write_text(json.dumps({"kind": "tiny-reasoner", "description": description}, indent=2))
+
+
+def describe(recipe: Recipe, params: int) -> str:
+    fams = ", ".join(f.replace("_", " ") for f in recipe.families)
+    return (
+        f"a {params / 1e6:.1f}M-parameter demo reasoner trained from scratch on CPU on small puzzles "
+        f"(level {'/'.join(map(str, recipe.levels))} of {fams}): it thinks in <think> traces written like "
+        "the puzzle solvers'; see its model card for what it solves"
+    )
+
+
+def card_text(recipe: Recipe, params: int, stats: CurriculumStats, run: dict, table: str = "") -> str:
+    losses = run.get("losses", [])
+    loss_line = (
+        f"{losses[0][1]:.3f} (step {losses[0][0]}) → {losses[-1][1]:.3f} (step {losses[-1][0]})" if losses else ""
+    )
+    return f"""---
+library_name: transformers
+tags: [tiny-reasoner, reasoning, puzzles, from-scratch]
+---
+# Tiny reasoner (the playground's embedded default)
+
+A {params:,}-parameter Llama ({recipe.layers} layers, hidden {recipe.hidden}, {recipe.heads} heads, intermediate
+{recipe.intermediate}, tied embeddings, character-level vocabulary) trained **from scratch** by
+`python -m training.tiny` on the playground's own verified puzzle traces. It is a demo of a model thinking in `<think>`
+traces under a thinking budget; the accuracy table below says what it really solves. It knows nothing else.
+
+## Recipe
+- curriculum: level {recipe.levels} of {", ".join(recipe.families)}; {recipe.per_family} verified examples per
+  family from training seeds ≥ 10,000,000 (evaluation seeds 0–1999 reserved; instances whose prompt equals a reserved
+  evaluation prompt dropped: {stats.dropped_eval_overlap}); shapes {stats.shapes} (no-think p={recipe.p_nothink},
+  cut-short p={recipe.p_cut}); {stats.total_tokens:,} tokens, {stats.target_tokens:,} of them trained (assistant part).
+- training: transformers Trainer, AdamW lr {recipe.lr} (warm-up {recipe.warmup_steps} steps, flat, linear decay to
+  10% over the last quarter), weight decay {recipe.weight_decay}, batch {recipe.batch_size},
+  bf16 autocast: {recipe.bf16}, sampler {recipe.sampler}, seed {recipe.seed}, init {recipe.init or "random"}.
+- run: {run.get("steps")} steps, {run.get("examples_seen", 0):,} examples seen, {run.get("tokens", 0):,} tokens,
+  wall time {run.get("minutes", 0):.1f} min, {run.get("tokens_per_s", 0):,.0f} tokens/s on {run.get("machine")}.
+- loss: {loss_line}
+
+Full `Recipe`: `{json.dumps(asdict(recipe))}`
+
+## Accuracy (greedy pass@1, level 1, held-out seeds 0..N-1)
+Budgets are fractions of the family's median reference-trace length (0 = no thinking; unlimited = no practical cap).
+Measured with `python -m training.tiny_eval` / `bench/bench_tiny_reasoner.py`.
+
+<!-- accuracy -->
+{table or "(not measured yet)"}
+<!-- /accuracy -->
+"""
+
+
+def train(recipe: Recipe, out: str | Path = DEFAULT_DIR, checkpoint_minutes: float = 10.0, log_every: int = 10) -> dict:
+    """Run the recipe and write the model folder to `out`; returns the run's facts (steps, tokens/s, losses...)."""
+    if not recipe.max_steps and not recipe.minutes:
+        raise ValueError("give max_steps or minutes")
+    out = Path(out)
+    torch.manual_seed(recipe.seed)
+    tok = build_tokenizer(model_max_length=recipe.max_positions, open_think=True)
+    t_data = time.monotonic()
+    examples, stats = build_curriculum(
+        tok, recipe.families, recipe.levels, recipe.per_family, recipe.seed, recipe.p_nothink, recipe.p_cut
+    )
+    print(f"curriculum: {len(examples)} examples in {time.monotonic() - t_data:.0f}s: {stats}", flush=True)
+    model = build_model(recipe, tok)
+    params = sum(p.numel() for p in model.parameters())
+    run: dict = {"machine": f"CPU, {torch.get_num_threads()} threads", "steps": 0}
+
+    def save(step: int) -> None:
+        elapsed = time.monotonic() - clock.t0
+        run.update(
+            steps=step,
+            tokens=clock.tokens,
+            minutes=elapsed / 60,
+            tokens_per_s=clock.tokens / max(elapsed, 1e-9),
+            examples_seen=step * recipe.batch_size,
+            losses=clock.losses,
+        )
+        write_folder(out, model, tok, card_text(recipe, params, stats, run), describe(recipe, params))
+        (out / "training_run.json").write_text(json.dumps({"recipe": asdict(recipe), "run": run}, indent=1))
+        print(f"saved {out} at step {step}", flush=True)
+
+    clock = Clock(recipe, save, checkpoint_minutes)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay, betas=(0.9, 0.95))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, Schedule(recipe))
+    args = TrainingArguments(
+        output_dir=str(out.parent / f".{out.name}-trainer"),
+        per_device_train_batch_size=recipe.batch_size,
+        max_steps=recipe.max_steps or 10**9,
+        logging_steps=log_every,
+        save_strategy="no",
+        report_to=[],
+        seed=recipe.seed,
+        data_seed=recipe.seed,
+        bf16=recipe.bf16,
+        use_cpu=True,
+        train_sampling_strategy=recipe.sampler,
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        max_grad_norm=1.0,
+        disable_tqdm=True,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=examples,
+        data_collator=TokenCounter(pad_collate(tok.pad_token_id), clock),
+        optimizers=(optimizer, scheduler),
+        callbacks=[clock],
+    )
+    clock.t0 = clock.last = time.monotonic()
+    trainer.train()
+    save(trainer.state.global_step)
+    run["params"] = params
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=str(DEFAULT_DIR))
+    parser.add_argument("--seed", type=int, default=0)
+    limit = parser.add_mutually_exclusive_group()
+    limit.add_argument("--minutes", type=float)
+    limit.add_argument("--max-steps", type=int)
+    parser.add_argument("--families", nargs="+", default=list(DEFAULT_FAMILIES))
+    parser.add_argument("--levels", nargs="+", type=int, default=[1])
+    parser.add_argument("--per-family", type=int, default=Recipe.per_family)
+    parser.add_argument("--layers", type=int, default=Recipe.layers)
+    parser.add_argument("--hidden", type=int, default=Recipe.hidden)
+    parser.add_argument("--heads", type=int, default=Recipe.heads)
+    parser.add_argument("--intermediate", type=int, default=Recipe.intermediate)
+    parser.add_argument("--batch-size", type=int, default=Recipe.batch_size)
+    parser.add_argument("--lr", type=float, default=Recipe.lr)
+    parser.add_argument("--warmup-steps", type=int, default=Recipe.warmup_steps)
+    parser.add_argument("--no-bf16", action="store_true")
+    parser.add_argument("--sampler", default=Recipe.sampler, choices=["random", "group_by_length"])
+    parser.add_argument("--init", help="continue training from this model folder")
+    parser.add_argument("--checkpoint-minutes", type=float, default=10.0)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch CPU threads (0: torch's default); on a shared machine 1 thread beats 2 that wait for each other",
+    )
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    recipe = Recipe(
+        seed=args.seed,
+        families=args.families,
+        levels=args.levels,
+        per_family=args.per_family,
+        hidden=args.hidden,
+        layers=args.layers,
+        heads=args.heads,
+        intermediate=args.intermediate,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        warmup_steps=args.warmup_steps,
+        max_steps=args.max_steps,
+        minutes=args.minutes if args.max_steps is None else None,
+        bf16=not args.no_bf16,
+        sampler=args.sampler,
+        init=args.init,
+    )
+    if not recipe.max_steps and not recipe.minutes:
+        recipe.minutes = 70.0
+    run = train(recipe, args.out, args.checkpoint_minutes)
+    print(json.dumps({k: v for k, v in run.items() if k != "losses"}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

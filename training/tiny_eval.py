@@ -1,0 +1,167 @@
+"""Accuracy of a tiny reasoner by family × thinking budget (greedy, held-out seeds), with `Engine.generate_batch`.
+
+Budgets are fractions of the family's typical thought: the median token length of the solver's reference traces on
+the evaluated puzzles (0 = no thinking, 0.25, 0.5, and None = unlimited, i.e. a cap of twice the longest reference
+trace + 64 tokens, which a model that follows its training never reaches). Puzzle seeds are 0, 1, 2, ... — the
+evaluation seeds the curriculum never trains on (training/curriculum.py checks prompts as well).
+
+    python -m training.tiny_eval MODEL_DIR [--puzzles 50] [--quant none|4bit] [--families sat maze ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from playground.engine import Engine, GenerationRequest
+from playground.puzzles import get_family
+
+FRACTIONS: tuple[float | None, ...] = (0.0, 0.25, 0.5, None)
+FAMILIES = ("sat", "maze", "spatial_map", "tsp", "calendar", "math")
+
+
+@dataclass
+class Cell:
+    """One (family, budget) cell of the accuracy table."""
+
+    family: str
+    fraction: float | None
+    budget: int | None
+    accuracy: float
+    correct: int
+    n: int
+    thinking_tokens: float  # mean per answer
+    generated_tokens: int
+    seconds: float
+    solved: list[int] = field(default_factory=list)  # seeds of the puzzles answered correctly
+
+    @property
+    def label(self) -> str:
+        return "unlimited" if self.fraction is None else f"{self.fraction:.0%}"
+
+
+def fraction_label(fraction: float | None) -> str:
+    return "unlimited" if fraction is None else f"{fraction:.0%}"
+
+
+def evaluate_family(
+    engine: Engine,
+    family: str,
+    level: int = 1,
+    puzzles: int = 50,
+    fractions: Sequence[float | None] = FRACTIONS,
+    batch_size: int = 25,
+    first_seed: int = 0,
+) -> list[Cell]:
+    """Greedy pass@1 of one family at each budget fraction."""
+    fam = get_family(family)
+    tok = engine.loaded.tokenizer
+    instances = [fam.generate(seed, level) for seed in range(first_seed, first_seed + puzzles)]
+    lengths = [len(tok(fam.trace(i).rstrip(), add_special_tokens=False)["input_ids"]) for i in instances]
+    typical = int(statistics.median(lengths))
+    cells = []
+    for fraction in fractions:
+        budget = 2 * max(lengths) + 64 if fraction is None else int(round(fraction * typical))
+        request = GenerationRequest(messages=[], temperature=0.0, think_budget=budget, answer_budget=128)
+        correct = think = generated = 0
+        solved: list[int] = []
+        t0 = time.perf_counter()
+        for start in range(0, len(instances), batch_size):
+            chunk = instances[start : start + batch_size]
+            prompts = [[{"role": "user", "content": i.prompt}] for i in chunk]
+            results = engine.generate_batch(prompts, request, n_samples=1)
+            for inst, (stats,) in zip(chunk, results):
+                text = f"<think>{stats.thinking}</think>{stats.answer}"
+                ok = fam.verify(inst, text).correct
+                correct += ok
+                solved += [inst.seed] if ok else []
+                think += stats.thinking_tokens
+                generated += stats.thinking_tokens + stats.answer_tokens
+        cells.append(
+            Cell(
+                family,
+                fraction,
+                None if fraction is None else budget,
+                correct / len(instances),
+                correct,
+                len(instances),
+                think / len(instances),
+                generated,
+                time.perf_counter() - t0,
+                solved,
+            )
+        )
+    return cells
+
+
+def evaluate(
+    engine: Engine,
+    families: Sequence[str] = FAMILIES,
+    level: int = 1,
+    puzzles: int = 50,
+    fractions: Sequence[float | None] = FRACTIONS,
+    batch_size: int = 25,
+) -> list[Cell]:
+    cells: list[Cell] = []
+    for family in families:
+        cells += evaluate_family(engine, family, level, puzzles, fractions, batch_size)
+    return cells
+
+
+def markdown_table(cells: Sequence[Cell]) -> str:
+    """Family rows × budget columns of pass@1 (%), in Markdown."""
+    labels = list(dict.fromkeys(fraction_label(c.fraction) for c in cells))
+    lines = [
+        "| family | " + " | ".join(f"budget {lab}" for lab in labels) + " |",
+        "|---|" + "---|" * len(labels),
+    ]
+    for family in dict.fromkeys(c.family for c in cells):
+        row = {fraction_label(c.fraction): c for c in cells if c.family == family}
+        parts = []
+        for lab in labels:
+            c = row.get(lab)
+            parts.append("" if c is None else f"{c.accuracy:.0%}" + (f" ({c.budget} tok)" if c.budget else ""))
+        lines.append(f"| {family} | " + " | ".join(parts) + " |")
+    return "\n".join(lines)
+
+
+def write_card_table(model_dir: str | Path, text: str) -> None:
+    """Put `text` (the measured tables) between the accuracy markers of the model card README.md."""
+    card = Path(model_dir) / "README.md"
+    head, rest = card.read_text().split("<!-- accuracy -->", 1)
+    tail = rest.split("<!-- /accuracy -->", 1)[1]
+    card.write_text(f"{head}<!-- accuracy -->\n{text.strip()}\n<!-- /accuracy -->{tail}")
+
+
+def main() -> None:
+    from playground.loading import load_model
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model")
+    parser.add_argument("--families", nargs="+", default=list(FAMILIES))
+    parser.add_argument("--level", type=int, default=1)
+    parser.add_argument("--puzzles", type=int, default=50)
+    parser.add_argument("--quant", default="none", choices=["none", "4bit"])
+    parser.add_argument("--unlimited-only", action="store_true")
+    parser.add_argument("--json", help="also write the cells to this JSON file")
+    args = parser.parse_args()
+    engine = Engine(load_model(args.model, quant=args.quant, device="cpu", offline=True))
+    fractions = (None,) if args.unlimited_only else FRACTIONS
+    cells = []
+    for family in args.families:
+        new = evaluate_family(engine, family, args.level, args.puzzles, fractions)
+        for c in new:
+            print({k: v for k, v in asdict(c).items()}, flush=True)
+        cells += new
+    print(markdown_table(cells))
+    if args.json:
+        Path(args.json).write_text(json.dumps([asdict(c) for c in cells], indent=1))
+
+
+if __name__ == "__main__":
+    main()
