@@ -7,6 +7,7 @@ status ("pending" while it streams, "done" after), which Gradio renders as a col
 
 from __future__ import annotations
 
+import html
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -37,6 +38,17 @@ def message_text(message: Message) -> str:
     return str(content or "")
 
 
+def shown(text: str) -> str:
+    """Text as a Chatbot message: `<` and `>` escaped, so tags such as <final_answer> stay visible instead of being
+    swallowed as HTML. `history_to_messages` undoes it, so the model always sees the raw text."""
+    return html.escape(text, quote=False)
+
+
+def user_message(text: str) -> Message:
+    """A user turn for a Chatbot history."""
+    return {"role": "user", "content": shown(text)}
+
+
 def is_thought(message: Message) -> bool:
     meta = message.get("metadata") or {}
     return bool(meta.get("title"))
@@ -48,7 +60,7 @@ def history_to_messages(history: list[Message]) -> list[dict[str, str]]:
     for m in history:
         if m.get("role") not in ("user", "assistant") or is_thought(m):
             continue
-        text = message_text(m)
+        text = html.unescape(message_text(m))
         if text.strip():
             out.append({"role": m["role"], "content": text})
     return out
@@ -135,7 +147,7 @@ def stream_turn(
             if thought is None:
                 thought = {"role": "assistant", "content": "", "metadata": {"title": "", "status": "pending"}}
                 history.append(thought)
-            thought["content"] += event.text
+            thought["content"] += shown(event.text)
             thought["metadata"]["title"] = thinking_title(event.n_tokens, budget)
             yield TurnUpdate(list(history), stats=thought["metadata"]["title"])
         elif isinstance(event, ThinkingDone):
@@ -156,7 +168,7 @@ def stream_turn(
             if answer is None:
                 answer = {"role": "assistant", "content": ""}
                 history.append(answer)
-            answer["content"] += event.text.lstrip() if not answer["content"] else event.text
+            answer["content"] += shown(event.text.lstrip() if not answer["content"] else event.text)
             yield TurnUpdate(list(history), stats=f"Answering… {event.n_tokens:,} tokens")
         elif isinstance(event, Done):
             if answer is None and not event.stats.stopped:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playground.chat_session import Message, TurnUpdate, stream_turn
+from playground.chat_session import Message, TurnUpdate, stream_turn, user_message
 from playground.engine import Engine, GenerationRequest, GenerationStats
 from playground.loading import LoadedModel, ModelLoadError, apply_adapter, load_model, unload
 from playground.presets import EMBEDDED_NAMES
@@ -222,7 +222,7 @@ def _run_panel(
 ) -> None:
     """Worker thread: stream one panel's reply into `out`, then verify its answer."""
     try:
-        history: list[Message] = [{"role": "user", "content": instance.prompt}]
+        history: list[Message] = [user_message(instance.prompt)]
         done: GenerationStats | None = None
         for update in stream_turn(engine, history, config.request(instance.prompt), stop):
             out.put((name, TurnUpdate(_copy_history(update.history), update.stats, update.notices, update.done)))

@@ -166,3 +166,15 @@ def test_stop_criterion_ends_generate_on_the_next_token(engine):
         stopping_criteria=StoppingCriteriaList([_StopOnEvent(stop)]),
     )
     assert out.shape[1] - ids.shape[1] == 10
+
+
+def test_tags_in_messages_are_shown_literally_but_reach_the_model_raw(engine):
+    from playground.chat_session import user_message
+
+    prompt = "Answer as <final_answer>{'Solution': 'True'}</final_answer> & nothing else"
+    history = [user_message(prompt)]
+    assert "<final_answer>" not in history[0]["content"] and "&lt;final_answer&gt;" in history[0]["content"]
+    assert history_to_messages(history) == [{"role": "user", "content": prompt}]
+    final = list(stream_turn(engine, history, GenerationRequest(messages=[], think_budget=8, answer_budget=4)))[-1]
+    ids, _, _ = engine.render(GenerationRequest(messages=history_to_messages(final.history)))
+    assert prompt in engine.loaded.tokenizer.decode(ids)

@@ -5,9 +5,11 @@ Widgets and wiring only: turns are produced by `playground.chat_session.stream_t
 
 from __future__ import annotations
 
+import html
+
 import gradio as gr
 
-from playground.chat_session import finalize_pending, message_text, stream_turn
+from playground.chat_session import finalize_pending, message_text, stream_turn, user_message
 from playground.engine import GenerationRequest
 from playground.loading import QUANTS, ModelLoadError
 from playground.presets import PRESETS, choices
@@ -30,10 +32,10 @@ def model_banner(state: AppState) -> str:
     if loaded is None:
         return "**No model loaded.**"
     lines = [
-        f"**Model:** `{loaded.name}` — {loaded.description} · {loaded.quant} · {loaded.device} · "
+        f"**Model:** `{loaded.name}` — {html.escape(loaded.description)} · {loaded.quant} · {loaded.device} · "
         f"{loaded.params / 1e6:,.1f}M parameters · context {loaded.context_length:,} tokens"
     ]
-    lines += [f"> ⚠️ {note}" for note in loaded.notices]
+    lines += [f"> ⚠️ {html.escape(note)}" for note in loaded.notices]
     return "\n\n".join(lines)
 
 
@@ -145,7 +147,7 @@ def build_chat_tab(state: AppState) -> OnShow:
             req = _request(
                 system_prompt, temp, p, k, seed_value, think, budget_mode, min_think_value, wrapup_text, answer
             )
-            history = [*history, {"role": "user", "content": text}]
+            history = [*history, user_message(text)]
             yield history, "", "Waiting for the model…"
             for update in stream_turn(state.engine, history, req, stop_event):
                 for note in update.notices:
@@ -171,7 +173,7 @@ def build_chat_tab(state: AppState) -> OnShow:
             gr.Warning("Nothing to regenerate yet.")
             return history, ""
         last = history.pop()
-        return history, message_text(last)
+        return history, html.unescape(message_text(last))
 
     def on_load(name: str, quant_choice: str, progress=gr.Progress()):
         progress(0.1, desc=f"Loading {name}…")
