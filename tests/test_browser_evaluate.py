@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from ui_helpers import set_number
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -25,12 +26,6 @@ def page(app_url, browser):
     page.close()
 
 
-def _set_number(page, selector: str, value: int) -> None:
-    box = page.locator(f"{selector} input[type=number]")
-    box.fill(str(value))
-    box.press("Enter")
-
-
 def _pick_budgets(page, wanted: set[str]) -> None:
     group = page.locator("#eval-budgets")
     for label in ("0 (no thinking)", "64", "128", "256", "512", "1024", "2048", "unlimited"):
@@ -42,12 +37,12 @@ def _pick_budgets(page, wanted: set[str]) -> None:
 def test_budget_sweep_shows_table_charts_and_saves(page, artifacts):
     page.locator("#eval-family input").click()
     page.get_by_role("option", name=re.compile("maze", re.I)).first.click()
-    _set_number(page, "#eval-puzzles", 2)
-    _set_number(page, "#eval-samples", 2)
+    set_number(page, "#eval-puzzles", 2)
+    set_number(page, "#eval-samples", 2)
     _pick_budgets(page, {"0", "64"})
     page.get_by_text("More settings").click()
-    _set_number(page, "#eval-answer", 24)
-    _set_number(page, "#eval-seed", 5)
+    set_number(page, "#eval-answer", 24)
+    set_number(page, "#eval-seed", 5)
     page.locator("#eval-run").click()
 
     status = page.locator("#eval-status")
@@ -82,11 +77,11 @@ def test_budget_sweep_shows_table_charts_and_saves(page, artifacts):
 
 
 def test_stop_ends_a_long_run_and_keeps_what_was_done(page, artifacts):
-    _set_number(page, "#eval-puzzles", 2)
-    _set_number(page, "#eval-samples", 2)
+    set_number(page, "#eval-puzzles", 2)
+    set_number(page, "#eval-samples", 2)
     # greedy decoding of the random model loops without ever closing its thought: with unlimited thinking the
     # second budget runs towards the context limit, long enough to be stopped
-    _set_number(page, "#eval-temperature", 0)
+    set_number(page, "#eval-temperature", 0)
     _pick_budgets(page, {"0", "unlimited"})
     page.locator("#eval-run").click()
     status = page.locator("#eval-status")

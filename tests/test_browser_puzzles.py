@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from playwright import sync_api as playwright  # noqa: E402
+from ui_helpers import set_number
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,12 +25,6 @@ def page(app_url, browser):
     page.close()
 
 
-def _set_number(page, selector: str, value: int) -> None:
-    box = page.locator(f"{selector} input[type=number]")
-    box.fill(str(value))
-    box.press("Enter")
-
-
 def test_race_on_sat_shows_two_verdicts_and_drawings(page, artifacts):
     expect = playwright.expect
     page.locator("#family input").click()
@@ -42,11 +37,11 @@ def test_race_on_sat_shows_two_verdicts_and_drawings(page, artifacts):
     page.locator("#puzzle-seed input").press("Enter")
     expect(page.locator("#puzzle-prompt")).to_contain_text("seed 3", timeout=15_000)
 
-    _set_number(page, "#think-a", 16)
-    _set_number(page, "#think-b", 48)
+    set_number(page, "#think-a", 16)
+    set_number(page, "#think-b", 48)
     for panel in ("#panel-a", "#panel-b"):  # short answers keep the random model's noise brief
         page.locator(panel).get_by_text("More settings").click()
-        _set_number(page, f"#answer-{panel[-1]}", 48)
+        set_number(page, f"#answer-{panel[-1]}", 48)
     page.locator("#run-both").click()
     for name in ("a", "b"):
         expect(page.locator(f"#verdict-{name}").locator(VERDICT)).to_be_visible(timeout=45_000)
@@ -68,14 +63,14 @@ def test_race_on_sat_shows_two_verdicts_and_drawings(page, artifacts):
 
 def test_stop_ends_a_long_race(page):
     expect = playwright.expect
-    _set_number(page, "#puzzle-seed", 3)  # the previous test may have left an invalid seed behind
+    set_number(page, "#puzzle-seed", 3)  # the previous test may have left an invalid seed behind
     for name in ("a", "b"):  # s1 extend with a long minimum: the thought cannot end early, only by Stop
-        _set_number(page, f"#think-{name}", 8000)
+        set_number(page, f"#think-{name}", 8000)
         page.locator(f"#mode-{name} input").click()
         page.locator(f"#mode-{name}").get_by_role("option", name="s1 extend").click()
         if not page.locator(f"#min-think-{name}").is_visible():
             page.locator(f"#panel-{name}").get_by_text("More settings").click()
-        _set_number(page, f"#min-think-{name}", 8000)
+        set_number(page, f"#min-think-{name}", 8000)
     page.locator("#run-both").click()
     expect(page.locator("#verdict-a .verdict-running")).to_be_visible(timeout=10_000)
     page.wait_for_timeout(1000)

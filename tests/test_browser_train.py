@@ -10,16 +10,11 @@ import time
 
 import pytest
 from playwright import sync_api as playwright  # noqa: E402
+from ui_helpers import set_number
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 RUN = "browser-run"
 STEPS = 240  # 10-40 s on one CPU thread, idle or busy: several 2-second polls see the run move
-
-
-def _number(page, elem_id: str, value: float) -> None:
-    box = page.locator(f"#{elem_id} input[type=number]")
-    box.fill(str(value))
-    box.press("Tab")
 
 
 def _plot_points(page) -> int:
@@ -42,7 +37,7 @@ def test_train_run_use_adapter_and_compare(app_url, browser, artifacts, tiny_dir
     page.goto(app_url)
     page.get_by_role("tab", name="Train").click()
     page.locator("#train-name input, #train-name textarea").first.fill(RUN)
-    _number(page, "train-num-examples", 8)
+    set_number(page, "#train-num-examples", 8, key="Tab")
     page.get_by_text("Hyperparameters").click()
     for elem_id, value in [
         ("train-max-steps", STEPS),
@@ -50,7 +45,7 @@ def test_train_run_use_adapter_and_compare(app_url, browser, artifacts, tiny_dir
         ("train-max-seq-len", 1024),
         ("train-learning-rate", 0.002),
     ]:
-        _number(page, elem_id, value)
+        set_number(page, f"#{elem_id}", value, key="Tab")
     page.locator("#train-launch").click()
     expect(page.locator("#train-msg")).to_contain_text(f"Launched {RUN}", timeout=20_000)
 
@@ -108,7 +103,7 @@ def test_train_run_use_adapter_and_compare(app_url, browser, artifacts, tiny_dir
     page.locator("#base-vs-adapter").click()
     expect(page.locator("#model-a input")).to_have_value(base)
     expect(page.locator("#model-b input")).to_have_value("current")
-    _number(page, "think-b", 64)
+    set_number(page, "#think-b", 64, key="Tab")
     page.locator("#base-vs-adapter").click()  # the same settings on both sides
     expect(page.locator("#think-a input[type=number]")).to_have_value("64")
     page.locator("#run-both").click()

@@ -318,25 +318,27 @@ class TrainRunner:
         self.lock_path.write_text(json.dumps({"name": name, "pid": proc.pid, "run_dir": str(run_dir)}))
         return self.status(name)
 
-    def stop(self, name: str) -> str:
-        """Ask the run to finish its current step, save the adapter and exit (SIGTERM)."""
+    def _running_pid(self, name: str) -> int | str:
+        """The pid of a running run, or the message to show when it is not running (yet)."""
         status = self.status(name)
         if status.get("state") not in ACTIVE_STATES:
             return f"Run {name!r} is not running ({status.get('state', 'unknown')})."
         pid = self._pid(name, status)
-        if pid is None:
-            return f"Run {name!r} is still starting; try again in a moment."
+        return f"Run {name!r} is still starting; try again in a moment." if pid is None else pid
+
+    def stop(self, name: str) -> str:
+        """Ask the run to finish its current step, save the adapter and exit (SIGTERM)."""
+        pid = self._running_pid(name)
+        if isinstance(pid, str):
+            return pid
         os.kill(pid, signal.SIGTERM)  # the child itself writes "stopping"
         return f"Stopping {name!r}: it finishes the current step, saves the adapter and exits."
 
     def kill(self, name: str) -> str:
         """SIGKILL the run's process group at once; nothing is saved."""
-        status = self.status(name)
-        if status.get("state") not in ACTIVE_STATES:
-            return f"Run {name!r} is not running ({status.get('state', 'unknown')})."
-        pid = self._pid(name, status)
-        if pid is None:
-            return f"Run {name!r} is still starting; try again in a moment."
+        pid = self._running_pid(name)
+        if isinstance(pid, str):
+            return pid
         self._killed.add(name)
         try:
             os.killpg(pid, signal.SIGKILL)  # start_new_session made the child its group's leader
