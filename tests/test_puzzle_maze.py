@@ -198,11 +198,16 @@ def test_trace_follows_the_grid_and_names_the_answer(task: str) -> None:
             inst = make(seed, level, task)
             text, grid = maze.trace(inst), inst.data["grid"]
             assert text.isascii() and text.splitlines()[-1] == "answer: " + inst.reference.split(": ", 1)[1]
-            if task == "path":  # every listed neighbour is open and really lies in that direction
-                for r, c, opts in re.findall(r"at \((\d+),(\d+)\) open: (.*)", text):
-                    for m, r2, c2 in re.findall(r"([UDLR])\((\d+),(\d+)\)", opts):
+            if task == "path":  # every square named lies in that direction, and walls are marked as walls
+                steps = re.findall(r"^\((\d+),(\d+)\) (U.*)$", text, flags=re.MULTILINE)
+                assert steps
+                for r, c, opts in steps:
+                    named = re.findall(r"([UDLR])\((\d+),(\d+)\)([.#*E])", opts)
+                    assert [m for m, *_ in named] == list("UDLR")
+                    for m, r2, c2, mark in named:
                         dr, dc = DELTA[m]
-                        assert (int(r) + dr, int(c) + dc) == (int(r2), int(c2)) and grid[int(r2)][int(c2)] != "#"
+                        assert (int(r) + dr, int(c) + dc) == (int(r2), int(c2))
+                        assert (mark == "#") == (grid[int(r2)][int(c2)] == "#")
                 walk = re.search(r"^path: (.*)$", text, flags=re.MULTILINE).group(1).split()
                 assert " ".join(walk[1::2]) == inst.reference.removeprefix("Final Answer: ")
             elif task != "direction":

@@ -201,19 +201,27 @@ def _fmt(p: Pos) -> str:
 
 
 def _search_trace(grid: list[str], start: Pos, end: Pos) -> tuple[list[str], list[str]]:
-    """Depth-first search, neighbour nearest to E first; returns (trace lines, moves of the path)."""
+    """Depth-first search, neighbour nearest to E first; returns (trace lines, moves of the path).
+
+    Each line names all four neighbours of the current square with what is there ('#' wall, '.' open, 'E' exit,
+    '*' already seen), so every grid look-up is written out next to the coordinates it reads (a small model
+    learns look-ups it can see), then the move taken: "(3,5) U(2,5). D(4,5)# L(3,4)* R(3,6)# go U".
+    """
     lines, seen, stack = [], {start}, [(start, "")]
     while stack:
         p, _ = stack[-1]
         if p == end:
-            lines.append(f"s{len(stack) - 1} at {_fmt(p)} is E")
+            lines.append(f"{_fmt(p)} is E")
             break
+        marks = []
+        for m in "UDLR":
+            q = step(p, m)
+            mark = "#" if not open_at(grid, q) else "*" if q in seen else "E" if q == end else "."
+            marks.append(f"{m}{_fmt(q)}{mark}")
         options = [m for m in MOVES if open_at(grid, step(p, m)) and step(p, m) not in seen]
         options.sort(key=lambda m: abs(step(p, m)[0] - end[0]) + abs(step(p, m)[1] - end[1]))  # stable: URDL ties
-        lines.append(
-            f"s{len(stack) - 1} at {_fmt(p)} open: " + (" ".join(f"{m}{_fmt(step(p, m))}" for m in options) or "none")
-        )
         if options:
+            lines.append(f"{_fmt(p)} " + " ".join(marks) + f" go {options[0]}")
             q = step(p, options[0])
             seen.add(q)
             stack.append((q, options[0]))
@@ -223,8 +231,7 @@ def _search_trace(grid: list[str], start: Pos, end: Pos) -> tuple[list[str], lis
             open_at(grid, step(stack[-1][0], m)) and step(stack[-1][0], m) not in seen for m in MOVES
         ):
             stack.pop()
-        if stack:
-            lines.append(f"dead end, back to {_fmt(stack[-1][0])}")
+        lines.append(f"{_fmt(p)} " + " ".join(marks) + (f" dead end, back to {_fmt(stack[-1][0])}" if stack else ""))
     return lines, [m for _, m in stack[1:]]
 
 
