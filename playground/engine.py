@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -445,7 +446,14 @@ class Engine:
     # ------------------------------------------------------------ batches (evaluation)
     share_prefill = True  # run each prompt through the model once per batch, not once per sample
     static_cache = True  # on CPU, preallocate the batch's KV cache instead of growing it every step
-    static_cache_max_bytes = 1 << 30
+    static_cache_max_bytes = 4 << 30  # and at most a quarter of the memory free at the time
+
+    def _static_cache_fits(self, nbytes: float) -> bool:
+        try:
+            free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):  # not a POSIX system: trust the fixed cap
+            free = 4 * self.static_cache_max_bytes
+        return nbytes <= min(self.static_cache_max_bytes, free / 4)
 
     def _sample_inputs(self, model, input_ids: torch.Tensor, mask: torch.Tensor, n: int, max_new_tokens: int) -> dict:
         """generate() inputs for n samples per prompt, with a prepared KV cache where that pays.
@@ -474,7 +482,7 @@ class Engine:
             per_row_token = sum(
                 (layer.keys.numel() + layer.values.numel()) * layer.keys.element_size() for layer in cache.layers
             ) / (input_ids.shape[0] * (width - 1))
-            if static and rows * cache_len * per_row_token <= self.static_cache_max_bytes:
+            if static and self._static_cache_fits(rows * cache_len * per_row_token):
                 prefix, cache = cache, StaticCache(config=model.config, max_cache_len=cache_len)
                 for layer, done in zip(cache.layers, prefix.layers, strict=True):
                     layer.update(done.keys.repeat_interleave(n, 0), done.values.repeat_interleave(n, 0))
