@@ -8,7 +8,8 @@ keys — and the generated part per row, then takes one softmax over both, so th
 
 It is registered with transformers' AttentionInterface under NAME and behaves exactly like "sdpa" (it calls it)
 except inside `shared_prefix(model, prefix_len, n)`, and then only for single-token decoding steps with a boolean
-mask; everything else (prefill, other threads' generations on the same model) takes the library's sdpa path.
+mask; everything else (prefill, other threads' generations on the same model, sliding-window layers, models with
+sub-configs) takes the library's sdpa path. Scores and softmax are computed in float32 whatever the cache dtype.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ def attention(module, query, key, value, attention_mask, dropout=0.0, scaling=No
         or attention_mask.dtype != torch.bool
         or query.shape[0] % groups.n
         or key.shape[2] <= groups.prefix
+        or key.shape[-1] != value.shape[-1]  # e.g. multi-head latent attention: not handled here
+        or kwargs.get("sliding_window") is not None  # a sliding layer's cache slots shift: [0, prefix) is not the
+        or getattr(module, "sliding_window", None) is not None  # prompt any more once the window is full
     ):
         return sdpa_attention_forward(
             module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs
@@ -60,6 +64,8 @@ def attention(module, query, key, value, attention_mask, dropout=0.0, scaling=No
     seen = mask[:, p:].any(0).nonzero()
     end = p + (int(seen[-1]) + 1 if len(seen) else 0)
 
+    out_dtype = query.dtype
+    query, key, value = query.float(), key.float(), value.float()  # sdpa's accuracy in half precision too
     # [rows, kv_heads, rep, dim] -> the n rows of a group side by side: [g, kv_heads, n * rep, dim]
     q = query.reshape(rows, kv_heads, rep, dim)
     q_grouped = q.reshape(g, n, kv_heads, rep, dim).transpose(1, 2).reshape(g, kv_heads, n * rep, dim)
@@ -69,12 +75,13 @@ def attention(module, query, key, value, attention_mask, dropout=0.0, scaling=No
     new_scores = (q @ key[:, :, p:end].transpose(-1, -2)) * scale  # [rows, kv_heads, rep, end - p]
     new_scores = new_scores.masked_fill(~mask[:, None, None, p:end], float("-inf"))
 
-    weights = torch.cat([prompt_scores, new_scores], dim=-1).softmax(-1).to(value.dtype)
+    weights = torch.cat([prompt_scores, new_scores], dim=-1).softmax(-1)
     w_prompt = weights[..., :p].reshape(g, n, kv_heads, rep, p).transpose(1, 2).reshape(g, kv_heads, n * rep, p)
     out = w_prompt @ value[::n, :, :p]  # [g, kv_heads, n * rep, dim]
     out = out.reshape(g, kv_heads, n, rep, dim).transpose(1, 2).reshape(rows, kv_heads, rep, dim)
     out = out + weights[..., p:] @ value[:, :, p:end]
-    return out.reshape(rows, heads, 1, dim).transpose(1, 2).contiguous(), None  # [rows, 1, heads, dim] like sdpa
+    out = out.reshape(rows, heads, 1, dim).transpose(1, 2).contiguous().to(out_dtype)
+    return out, None  # [rows, 1, heads, dim], like sdpa
 
 
 AttentionInterface.register(NAME, attention)
@@ -89,7 +96,8 @@ def shared_prefix(model, prefix: int, n: int) -> Iterator[bool]:
     it was. Safe beside other generations on the same model: outside this context the function is plain sdpa.
     """
     config = model.config
-    if n < 2 or prefix < 1 or getattr(config, "_attn_implementation", None) not in ("sdpa", NAME):
+    # A config with sub-configs (vision + text...) copies the setting into all of them: leave those models alone.
+    if n < 2 or prefix < 1 or config.sub_configs or getattr(config, "_attn_implementation", None) not in ("sdpa", NAME):
         yield False
         return
     token = _ACTIVE.set(_Groups(n, prefix))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
+from transformers import LlavaConfig
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
 from playground import shared_prefix as sp
@@ -68,9 +71,54 @@ def test_switches_only_sdpa_models_and_restores(engine) -> None:
     assert config._attn_implementation == "sdpa"
     with sp.shared_prefix(engine.loaded.model, prefix=10, n=1) as on:
         assert not on and config._attn_implementation == "sdpa"
+    composite = LlavaConfig()  # vision + text sub-configs: a switch would spread into all of them
+    composite._attn_implementation = "sdpa"
+    with sp.shared_prefix(SimpleNamespace(config=composite), prefix=10, n=4) as on:
+        assert not on and composite._attn_implementation == "sdpa"
     config._attn_implementation = "eager"
     try:
         with sp.shared_prefix(engine.loaded.model, prefix=10, n=4) as on:
             assert not on and config._attn_implementation == "eager"
     finally:
         config._attn_implementation = "sdpa"
+
+
+def _active(n: int, prefix: int, fn):
+    token = sp._ACTIVE.set(sp._Groups(n, prefix))
+    try:
+        return fn()
+    finally:
+        sp._ACTIVE.reset(token)
+
+
+def test_half_precision_is_as_accurate_as_sdpa() -> None:
+    """Scores and softmax run in float32 whatever the cache dtype (the 4-bit path decodes in bf16)."""
+    query, key, value, mask = _case(2, 4, 4, 2, 30, 5, 3, seed=7)
+    module = _Module(2).eval()
+    exact, _ = sdpa_attention_forward(module, query.double(), key.double(), value.double(), mask, scaling=0.25)
+    for dtype in (torch.bfloat16, torch.float16):
+        q, k, v = query.to(dtype), key.to(dtype), value.to(dtype)
+        got, _ = _active(4, 30, lambda: sp.attention(module, q, k, v, mask, scaling=0.25))  # noqa: B023
+        want, _ = sdpa_attention_forward(module, q, k, v, mask, scaling=0.25)
+        assert got.dtype == dtype
+        err = (got.double() - exact).abs().max()
+        assert err <= (want.double() - exact).abs().max() * 1.01 + 1e-6
+
+
+def test_falls_back_to_sdpa_where_the_prompt_slots_are_not_shared() -> None:
+    """A sliding-window layer's cache shifts once the window is full; value heads of another size (latent attention)
+    are not handled: both take sdpa itself. Tampering with the repeated prompt rows shows which path ran."""
+    query, key, value, mask = _case(1, 4, 2, 2, 20, 6, 0, seed=3)
+    key[1:4, :, :20] += 1.0  # no longer the same prompt: only plain sdpa reads these rows
+    module = _Module(1).eval()
+    want, _ = sdpa_attention_forward(module, query, key, value, mask, scaling=0.3)
+    shared, _ = _active(4, 20, lambda: sp.attention(module, query, key, value, mask, scaling=0.3))
+    assert not torch.allclose(shared, want)  # the shared path ran and read only row 0
+    sliding, _ = _active(4, 20, lambda: sp.attention(module, query, key, value, mask, scaling=0.3, sliding_window=8))
+    assert torch.equal(sliding, want)
+    module.sliding_window = 8
+    assert torch.equal(_active(4, 20, lambda: sp.attention(module, query, key, value, mask, scaling=0.3))[0], want)
+    module.sliding_window = None
+    small_v = value[..., :8].contiguous()
+    want_v, _ = sdpa_attention_forward(module, query, key, small_v, mask, scaling=0.3)
+    assert torch.equal(_active(4, 20, lambda: sp.attention(module, query, key, small_v, mask, scaling=0.3))[0], want_v)
