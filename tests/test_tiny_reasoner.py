@@ -45,14 +45,22 @@ def test_curriculum_is_verified_masked_and_disjoint_from_evaluation():
     assert len(examples) == 60 and stats.examples == {"maze": 60}
     assert stats.shapes["full"] and stats.shapes["no-think"] and stats.shapes["cut-short"]
     reserved = eval_prompts("maze", 1)
+    trained = {True: 0, False: 0}
     for ex in examples:
-        start = next(i for i, x in enumerate(ex["labels"]) if x != IGNORE)
-        assert all(x == IGNORE for x in ex["labels"][:start]) and ex["labels"][start:] == ex["input_ids"][start:]
+        start = ex["input_ids"].index(tok.convert_tokens_to_ids("<think>")) + 2  # the prompt ends "<think>\n"
+        close = ex["input_ids"].index(tok.convert_tokens_to_ids("</think>"))
+        trained[ex["labels"][close] != IGNORE] += 1
+        assert all(x == IGNORE for x in ex["labels"][:start])
+        assert [x for i, x in enumerate(ex["labels"]) if i >= start and i != close] == [
+            x for i, x in enumerate(ex["input_ids"]) if i >= start and i != close
+        ]
         prompt = tok.decode(ex["input_ids"][:start])
         assert prompt.endswith("<|assistant|><think>\n")
         user = prompt.split("<|user|>", 1)[1].split("<|end|>", 1)[0]
         assert user not in reserved  # no evaluation puzzle leaks into training
         assert tok.decode(ex["input_ids"][start:]).endswith("<|end|>")
+    # The model learns to close a finished thought itself, never one the budget closed (no-think, cut-short).
+    assert trained == {True: stats.shapes["full"], False: stats.shapes["no-think"] + stats.shapes["cut-short"]}
 
 
 def test_recipe_trains_a_loadable_model(tmp_path):

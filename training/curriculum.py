@@ -9,6 +9,8 @@ as the engine's budget processor cuts a thought (it forces `</think>` right afte
     no-think   <think>\\n</think>\\n{answer}<|end|>              (budget 0)
     cut-short  <think>\\n{trace[:k]}</think>\\n{answer}<|end|>    (a budget reached mid-thought)
 
+In the last two the budget's `</think>` is part of the input but not a target (see `encode`).
+
 Training seeds start at TRAIN_SEED_BASE; evaluation uses seeds 0, 1, 2, ... (the evaluation CLI's default), and
 seeds below EVAL_SEED_RESERVE are reserved for it. On top of disjoint seeds, any training instance whose prompt equals
 the prompt of a reserved evaluation instance is dropped (small levels have few distinct puzzles).
@@ -65,11 +67,20 @@ def render(tokenizer, inst: Instance, thought: str | None, closed_by_budget: boo
     return prompt, body + inst.reference + tokenizer.eos_token
 
 
-def encode(tokenizer, prompt: str, target: str) -> dict[str, list[int]]:
-    """Token ids with labels only on the assistant's part (the prompt is masked out of the loss)."""
+def encode(tokenizer, prompt: str, target: str, forced_close: bool = False) -> dict[str, list[int]]:
+    """Token ids with labels only on the assistant's part (the prompt is masked out of the loss).
+
+    With `forced_close` (the no-think and cut-short shapes) the `</think>` that the budget put there is not a
+    target either: the engine forces it, and a model trained to predict it learns to close its thought on its own
+    at once (measured: P(`</think>`) at the first thinking position reached 0.5 on mazes although 10% of the
+    examples start that way). The model learns to answer after a forced close, never to close early itself.
+    """
     p = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     t = tokenizer(target, add_special_tokens=False)["input_ids"]
-    return {"input_ids": p + t, "labels": [IGNORE] * len(p) + t}
+    labels = list(t)
+    if forced_close:
+        labels[t.index(tokenizer.convert_tokens_to_ids("</think>"))] = IGNORE
+    return {"input_ids": p + t, "labels": [IGNORE] * len(p) + labels}
 
 
 def build_curriculum(
@@ -111,7 +122,7 @@ def build_curriculum(
                 shape, prompt, target = "cut-short", *render(tokenizer, inst, trace[:k], closed_by_budget=True)
             else:
                 shape, prompt, target = "full", *render(tokenizer, inst, trace)
-            ex = encode(tokenizer, prompt, target)
+            ex = encode(tokenizer, prompt, target, forced_close=shape != "full")
             if len(ex["input_ids"]) > max_tokens:
                 stats.dropped_too_long += 1
                 continue
