@@ -12,6 +12,7 @@ from playground.loading import load_model
 from playground.puzzles import generate, get_family
 from training.curriculum import IGNORE, build_curriculum, eval_prompts
 from training.tiny import DEFAULT_DIR, Recipe, train
+from training.tiny_eval import Cell, write_summary
 from training.tiny_tokenizer import build_tokenizer
 
 # Held-out evaluation puzzles (seeds < 2000, never trained on) that the shipped model solves with greedy decoding and
@@ -77,6 +78,12 @@ def test_recipe_trains_a_loadable_model(tmp_path):
     request = GenerationRequest(messages=[], temperature=0.0, think_budget=8, answer_budget=8)
     (stats,) = engine.generate_batch([[{"role": "user", "content": inst.prompt}]], request)[0]
     assert stats.thinking_tokens == 8 and stats.budget_reached  # the budget cut the thought exactly
+    # The measured accuracy reaches the banner's description (rewritten, not appended, on a second measurement).
+    for acc in (0.25, 0.5):
+        cells = [Cell("math", None, None, acc, 1, 4, 3.0, 12, 0.1), Cell("sat", 0.0, 0, 0.0, 0, 4, 0, 4, 0.1)]
+        write_summary(out, cells)
+    described = load_model(str(out), quant="none", device="cpu", offline=True).description
+    assert described.startswith(meta["description"]) and described.endswith("it solves 50% of math")
 
 
 def test_recipe_is_deterministic_from_its_seed(tmp_path):

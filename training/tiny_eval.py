@@ -5,7 +5,8 @@ the evaluated puzzles (0 = no thinking, 0.25, 0.5, and None = unlimited, i.e. a 
 trace + 64 tokens, which a model that follows its training never reaches). Puzzle seeds are 0, 1, 2, ... — the
 evaluation seeds the curriculum never trains on (training/curriculum.py checks prompts as well).
 
-    python -m training.tiny_eval MODEL_DIR [--puzzles 50] [--quant none|4bit] [--families sat maze ...]
+    python -m training.tiny_eval MODEL_DIR [--puzzles 50] [--quant none|4bit] [--families sat maze ...] [--json F]
+                                [--unlimited-only] [--write-card]
 """
 
 from __future__ import annotations
@@ -138,6 +139,22 @@ def write_card_table(model_dir: str | Path, text: str) -> None:
     card.write_text(f"{head}<!-- accuracy -->\n{text.strip()}\n<!-- /accuracy -->{tail}")
 
 
+def solved_summary(cells: Sequence[Cell]) -> str:
+    """One line for the UI: what the model solves with unlimited thinking."""
+    full = [c for c in cells if c.fraction is None]
+    parts = ", ".join(f"{c.accuracy:.0%} of {c.family.replace('_', ' ')}" for c in full)
+    return f"measured (greedy, held-out level-1 puzzles, unlimited thinking): it solves {parts}"
+
+
+def write_summary(model_dir: str | Path, cells: Sequence[Cell]) -> None:
+    """Put `solved_summary` into the folder's playground.json description (the banner the Chat tab shows)."""
+    meta_path = Path(model_dir) / "playground.json"
+    meta = json.loads(meta_path.read_text())
+    base = meta["description"].split("; measured (", 1)[0]
+    meta["description"] = f"{base}; {solved_summary(cells)}"
+    meta_path.write_text(json.dumps(meta, indent=2))
+
+
 def main() -> None:
     from playground.loading import load_model
 
@@ -149,6 +166,9 @@ def main() -> None:
     parser.add_argument("--quant", default="none", choices=["none", "4bit"])
     parser.add_argument("--unlimited-only", action="store_true")
     parser.add_argument("--json", help="also write the cells to this JSON file")
+    parser.add_argument(
+        "--write-card", action="store_true", help="write the table into the model card and a summary into the banner"
+    )
     args = parser.parse_args()
     engine = Engine(load_model(args.model, quant=args.quant, device="cpu", offline=True))
     fractions = (None,) if args.unlimited_only else FRACTIONS
@@ -161,6 +181,10 @@ def main() -> None:
     print(markdown_table(cells))
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(c) for c in cells], indent=1))
+    if args.write_card:
+        note = f"{args.puzzles} held-out puzzles per family (seeds 0–{args.puzzles - 1}), greedy, {args.quant} on CPU."
+        write_card_table(args.model, markdown_table(cells) + "\n\n" + note)
+        write_summary(args.model, cells)
 
 
 if __name__ == "__main__":
