@@ -45,7 +45,7 @@ def example_prompts(state: AppState) -> list[str]:
         from playground.puzzles import generate
 
         # held-out puzzles the shipped tiny reasoner solves (tests/test_tiny_reasoner.py guards them)
-        return [generate("sat", 1, 1).prompt, generate("spatial_map", 1, 14).prompt, generate("maze", 1, 7).prompt]
+        return [generate("sat", 1, 1).prompt, generate("spatial_map", 1, 14).prompt, generate("math", 1, 25).prompt]
     return ["How many positive divisors does 360 have?", "Is 3599 prime? Think it through."]
 
 
