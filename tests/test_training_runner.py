@@ -126,7 +126,7 @@ def test_real_run_metrics_stop_adapter(env):
     with pytest.raises(RunnerError, match="already training on this machine"):
         runner.launch(_cfg(env, "second"))
     first = _wait_for(lambda: len(runner.metrics("learn")) >= 3 and len(runner.metrics("learn")))
-    rows = _wait_for(lambda: len(runner.metrics("learn")) >= 30 and runner.metrics("learn"))
+    rows = _wait_for(lambda: len(runner.metrics("learn")) >= 60 and runner.metrics("learn"))
     assert len(rows) > first  # metrics.jsonl grows while it trains
     for key in (
         "step",
@@ -140,7 +140,7 @@ def test_real_run_metrics_stop_adapter(env):
     ):
         assert key in rows[-1]
     assert [r["step"] for r in rows[:30]] == list(range(1, 31))
-    losses = [r["loss"] for r in rows]
+    losses = [r["loss"] for r in rows[:60]]  # fixed steps, however many rows the polling happened to catch
     assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 1.0, losses  # a fixed reply is learnable
 
     assert runner.stop("learn").startswith("Stopping")
