@@ -46,6 +46,11 @@ def test_train_run_use_adapter_and_compare(app_url, browser, artifacts, tiny_dir
         ("train-learning-rate", 0.002),
     ]:
         set_number(page, f"#{elem_id}", value, key="Tab")
+    # a box typed into just after its accordion opened can be re-rendered with its default: check before launching
+    page.wait_for_timeout(500)
+    for elem_id, value in [("train-max-steps", STEPS), ("train-max-seq-len", 1024)]:
+        if page.locator(f"#{elem_id} input[type=number]").input_value() != str(value):
+            set_number(page, f"#{elem_id}", value, key="Tab")
     page.locator("#train-launch").click()
     expect(page.locator("#train-msg")).to_contain_text(f"Launched {RUN}", timeout=20_000)
 

@@ -141,7 +141,9 @@ def test_real_run_metrics_stop_adapter(env):
         assert key in rows[-1]
     assert [r["step"] for r in rows[:30]] == list(range(1, 31))
     losses = [r["loss"] for r in rows[:60]]  # fixed steps, however many rows the polling happened to catch
-    assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 1.0, losses  # a fixed reply is learnable
+    # a fixed reply is learnable: the loss falls (lr 1e-2 on random weights is erratic: some runs plateau near 3.9
+    # from 4.6, others reach 2.9 by step 60; a run whose LoRA gets no gradient stays flat and fails this)
+    assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.5, losses
 
     assert runner.stop("learn").startswith("Stopping")
     status = runner.wait("learn", timeout=60)
