@@ -486,7 +486,7 @@ class Engine:
                 prefix, cache = cache, StaticCache(config=model.config, max_cache_len=cache_len)
                 for layer, done in zip(cache.layers, prefix.layers, strict=True):
                     layer.update(done.keys.repeat_interleave(n, 0), done.values.repeat_interleave(n, 0))
-            elif share:
+            elif share or n == 1:  # with one sample per prompt the prefilled cache is already the batch's
                 cache.batch_repeat_interleave(n)
             else:
                 return plain
