@@ -65,21 +65,25 @@ def attention(module, query, key, value, attention_mask, dropout=0.0, scaling=No
     end = p + (int(seen[-1]) + 1 if len(seen) else 0)
 
     out_dtype = query.dtype
-    query, key, value = query.float(), key.float(), value.float()  # sdpa's accuracy in half precision too
+    # float32 for sdpa's accuracy in half precision too; only the slices read are converted (one prompt copy per
+    # group and the filled generated part), never the whole repeated cache
+    query = query.float()
+    k_prompt, v_prompt = key[::n, :, :p].float(), value[::n, :, :p].float()
+    k_new, v_new = key[:, :, p:end].float(), value[:, :, p:end].float()
     # [rows, kv_heads, rep, dim] -> the n rows of a group side by side: [g, kv_heads, n * rep, dim]
     q = query.reshape(rows, kv_heads, rep, dim)
     q_grouped = q.reshape(g, n, kv_heads, rep, dim).transpose(1, 2).reshape(g, kv_heads, n * rep, dim)
-    prompt_scores = (q_grouped @ key[::n, :, :p].transpose(-1, -2)) * scale  # [g, kv_heads, n * rep, p]
+    prompt_scores = (q_grouped @ k_prompt.transpose(-1, -2)) * scale  # [g, kv_heads, n * rep, p]
     prompt_scores = prompt_scores.masked_fill(~mask[::n, None, None, :p], float("-inf"))
     prompt_scores = prompt_scores.reshape(g, kv_heads, n, rep, p).transpose(1, 2).reshape(rows, kv_heads, rep, p)
-    new_scores = (q @ key[:, :, p:end].transpose(-1, -2)) * scale  # [rows, kv_heads, rep, end - p]
+    new_scores = (q @ k_new.transpose(-1, -2)) * scale  # [rows, kv_heads, rep, end - p]
     new_scores = new_scores.masked_fill(~mask[:, None, None, p:end], float("-inf"))
 
     weights = torch.cat([prompt_scores, new_scores], dim=-1).softmax(-1)
     w_prompt = weights[..., :p].reshape(g, n, kv_heads, rep, p).transpose(1, 2).reshape(g, kv_heads, n * rep, p)
-    out = w_prompt @ value[::n, :, :p]  # [g, kv_heads, n * rep, dim]
+    out = w_prompt @ v_prompt  # [g, kv_heads, n * rep, dim]
     out = out.reshape(g, kv_heads, n, rep, dim).transpose(1, 2).reshape(rows, kv_heads, rep, dim)
-    out = out + weights[..., p:] @ value[:, :, p:end]
+    out = out + weights[..., p:] @ v_new
     out = out.reshape(rows, heads, 1, dim).transpose(1, 2).contiguous().to(out_dtype)
     return out, None  # [rows, 1, heads, dim], like sdpa
 
