@@ -179,6 +179,9 @@ def test_trace_follows_and_names_the_answer(level: int) -> None:
             assert len(rows) == math.factorial(len(w) - 1) // 2
             for tour, _, total in rows:
                 assert tsp.tour_length(w, [int(c) for c in tour.split("->")]) == int(total)
+            # every leg is written as the prompt lists it (smaller city first) with its true length
+            for a, b, d in re.findall(r" (\d+)-(\d+)=(\d+)", text):
+                assert int(a) < int(b) and w[int(a)][int(b)] == int(d) and f"\n{a}-{b}: {d}\n" in inst.prompt
         else:
             _check_hk_trace(inst, text)
     assert len(tsp.trace(generate(0, 1))) < 1500

@@ -64,6 +64,29 @@ def test_curriculum_is_verified_masked_and_disjoint_from_evaluation():
     assert trained == {True: stats.shapes["full"], False: stats.shapes["no-think"] + stats.shapes["cut-short"]}
 
 
+def test_maze_transcription_is_a_copy_at_one_fixed_distance():
+    """The maze trace's transcription is token-for-token as long as the drawing, so every square of it sits at the
+    same distance from the square it copies (what makes the copy learnable for a tiny model), and each copied
+    token names the same square."""
+    tok = build_tokenizer(open_think=True)
+    fam = get_family("maze")
+    offsets = set()
+    for seed in range(3):
+        inst = fam.generate(seed, 1)
+        prompt = tok.apply_chat_template([{"role": "user", "content": inst.prompt}], tokenize=False, add_generation_prompt=True)
+        ids = tok(prompt + fam.trace(inst), add_special_tokens=False)["input_ids"]
+        toks = tok.convert_ids_to_tokens(ids)
+        n = len(tok(prompt, add_special_tokens=False)["input_ids"])
+        grid = inst.data["grid"]
+        drawing = [k for k in range(n) if toks[k] in "#.SE"][-len(grid) ** 2 :]
+        copied = [k for k in range(n, len(toks)) if len(toks[k]) == 2 and toks[k][0] in "#\u00b7SE"][: len(grid) ** 2]
+        assert len(copied) == len(grid) ** 2
+        for src, dst in zip(drawing, copied):
+            assert toks[dst] == toks[src].replace(".", "\u00b7") + str((dst - copied[0]) % (len(grid) + 1))
+            offsets.add(dst - src)
+    assert len(offsets) == 1
+
+
 def test_recipe_trains_a_loadable_model(tmp_path):
     out = tmp_path / "tiny"
     run = train(tiny_recipe(), out, checkpoint_minutes=0, log_every=2)

@@ -117,7 +117,7 @@ class TokenCounter:
 
 def build_model(recipe: Recipe, tok) -> LlamaForCausalLM:
     config = LlamaConfig(
-        vocab_size=128,  # ≥ len(tok); a multiple of 32 so lm_head can be 4-bit quantized
+        vocab_size=160,  # ≥ len(tok); a multiple of 32 so lm_head can be 4-bit quantized
         hidden_size=recipe.hidden,
         intermediate_size=recipe.intermediate,
         num_hidden_layers=recipe.layers,

@@ -1,6 +1,6 @@
 """A character-level tokenizer for the project's tiny local models, built with `tokenizers`.
 
-Small vocabulary (printable ASCII + newline), `<think>`/`</think>` as ordinary added tokens (so streamers that skip
+Small vocabulary (printable ASCII + newline, and the maze transcription's row labels and column-tagged squares), `<think>`/`</think>` as ordinary added tokens (so streamers that skip
 special tokens still show them), chat markers as special tokens, and a Phi-4-mini-style chat template so that
 `apply_chat_template` works like it does for the real presets.
 """
@@ -13,6 +13,9 @@ from transformers import PreTrainedTokenizerFast
 SPECIAL_TOKENS = ["<|pad|>", "<|unk|>", "<|end|>", "<|system|>", "<|user|>", "<|assistant|>"]
 THINK_TOKENS = ["<think>", "</think>"]
 CHARS = ["\n"] + [chr(c) for c in range(32, 127)]
+# The maze trace's transcription of the drawing (playground/puzzles/maze.py `transcribe`): one token per row label
+# and one per square tagged with its column, so the copy is token-for-token as long as the drawing.
+GRID_TOKENS = [f"\n{r}:" for r in range(10)] + [f"{ch}{c}" for ch in "#\u00b7SE" for c in range(10)]
 
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
@@ -36,7 +39,7 @@ def build_tokenizer(model_max_length: int = 4096, open_think: bool = False) -> P
     core = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<|unk|>"))
     core.decoder = decoders.Fuse()
     core.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS])
-    core.add_tokens([AddedToken(t, special=False, normalized=False) for t in THINK_TOKENS])
+    core.add_tokens([AddedToken(t, special=False, normalized=False) for t in THINK_TOKENS + GRID_TOKENS])
     return PreTrainedTokenizerFast(
         tokenizer_object=core,
         eos_token="<|end|>",

@@ -7,7 +7,8 @@ Tasks (config knob `task`):
 - "turns" / "right_turns": how many (right) turns the path marked with 'X' makes; multiple choice.
 - "direction": where E lies relative to S; multiple choice. Both answered `Final Answer: <letter>`.
 Coordinates are (row, col), row 0 at the top, col 0 at the left. Mazes are perfect (one simple path between
-any two squares), so the search in the trace ends on the shortest path.
+any two squares), so the search in the trace ends on the shortest path. The prompt ends with the drawing; the
+trace starts by transcribing it with row labels and column-tagged squares (`transcribe`), then searches.
 """
 
 from __future__ import annotations
@@ -151,9 +152,11 @@ def generate_config(cfg: MazeConfig) -> Instance:
         "This maze is drawn as text: '#' is a wall, '.' is open floor, 'S' is the start and 'E' is the exit"
         + (", and 'X' marks a path from S to E" if cfg.task in ("turns", "right_turns") else "")
         + ". Positions are (row, col): row 0 is the top line, col 0 the leftmost character.\n"
-        + "\n".join(lines)
-        + f"\nS is at ({start[0]},{start[1]}) and E is at ({end[0]},{end[1]}).\n"
+        + f"S is at ({start[0]},{start[1]}) and E is at ({end[0]},{end[1]}).\n"
     )
+    # The drawing comes last, right before the answer, so that a model's copy of it at the start of its thought
+    # sits at one fixed distance from the original (see `transcribe`).
+    drawing = "\nThe maze:\n" + "\n".join(lines)
     data: dict[str, Any] = {
         "task": cfg.task,
         "grid": lines,
@@ -166,7 +169,7 @@ def generate_config(cfg: MazeConfig) -> Instance:
         prompt = intro + (
             "Find a path from S to E through open squares, one square per move: U = up (row-1), D = down "
             "(row+1), L = left (col-1), R = right (col+1). Answer with the moves separated by spaces, in "
-            "exactly this format:\nFinal Answer: <moves, e.g. R R D>"
+            "exactly this format:\nFinal Answer: <moves, e.g. R R D>" + drawing
         )
         return Instance("maze", cfg.level, cfg.seed, prompt, "Final Answer: " + " ".join(moves), data)
     if cfg.task == "direction":
@@ -187,7 +190,9 @@ def generate_config(cfg: MazeConfig) -> Instance:
     rng.shuffle(options)
     letter = LETTERS[options.index(truth)]
     listed = ", ".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options))
-    prompt = intro + f"{question}\nAvailable options: {listed}\nAnswer in exactly this format:\nFinal Answer: <letter>"
+    prompt = (
+        intro + f"{question}\nAvailable options: {listed}\nAnswer in exactly this format:\nFinal Answer: <letter>" + drawing
+    )
     data.update(question=question, options=options, answer_letter=letter)
     return Instance("maze", cfg.level, cfg.seed, prompt, f"Final Answer: {letter}", data)
 
@@ -235,10 +240,27 @@ def _search_trace(grid: list[str], start: Pos, end: Pos) -> tuple[list[str], lis
     return lines, [m for _, m in stack[1:]]
 
 
+OPEN_MARK = "\u00b7"  # '·': an open square in the transcription ('.' + digit also occurs in "cities 0..3")
+
+
+def transcribe(grid: list[str]) -> str:
+    """The drawing re-written with labels: "\\n0:#0#1#2" per row, each square followed by its column.
+
+    It is as long as the drawing (one row label for each line break, one square + column per square; the tiny
+    reasoner's tokenizer has one token for each), so a model copies it from the prompt at one fixed distance, and
+    afterwards finds square (r,c) by content: the square tagged c after the label r. Coordinates are the hard part
+    of grids for a small model; this makes every later look-up a plain content match.
+    """
+    return "".join(
+        f"\n{r}:" + "".join((OPEN_MARK if ch == "." else ch) + str(c) for c, ch in enumerate(row))
+        for r, row in enumerate(grid)
+    )
+
+
 def trace(instance: Instance) -> str:
     d = instance.data
     grid, start, end = d["grid"], tuple(d["start"]), tuple(d["end"])
-    head = f"S {_fmt(start)} E {_fmt(end)}"
+    head = transcribe(grid) + f"\nS {_fmt(start)} E {_fmt(end)}"
     if d["task"] == "path":
         lines, moves = _search_trace(grid, start, end)
         pos, walk = start, [_fmt(start)]

@@ -146,7 +146,8 @@ def trace(instance: Instance) -> str:
                 total += leg
             if not best_name or total < best:
                 best, best_name = total, f"t{k}"
-            hops = " ".join(f"{a}-{b}={w[a][b]}" for a, b in zip(t, t[1:]))
+            # Each leg is written with the smaller city first, as the prompt lists it: a copy, not a search.
+            hops = " ".join(f"{min(a, b)}-{max(a, b)}={w[a][b]}" for a, b in zip(t, t[1:]))
             lines.append(f"t{k} {fmt_tour(t)}: {hops} sum {' '.join(sums)} best {best} {best_name}")
         tour = tours[int(best_name[1:]) - 1]
         lines.append(f"shortest {best_name} {fmt_tour(tour)} length {best}")
