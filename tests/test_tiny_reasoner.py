@@ -73,12 +73,14 @@ def test_maze_transcription_is_a_copy_at_one_fixed_distance():
     offsets = set()
     for seed in range(3):
         inst = fam.generate(seed, 1)
-        prompt = tok.apply_chat_template([{"role": "user", "content": inst.prompt}], tokenize=False, add_generation_prompt=True)
+        prompt = tok.apply_chat_template(
+            [{"role": "user", "content": inst.prompt}], tokenize=False, add_generation_prompt=True
+        )
         ids = tok(prompt + fam.trace(inst), add_special_tokens=False)["input_ids"]
         toks = tok.convert_ids_to_tokens(ids)
         n = len(tok(prompt, add_special_tokens=False)["input_ids"])
         grid = inst.data["grid"]
-        drawing = [k for k in range(n) if toks[k] in "#.SE"][-len(grid) ** 2 :]
+        drawing = [k for k in range(n) if toks[k] in "#.SE"][-(len(grid) ** 2) :]
         copied = [k for k in range(n, len(toks)) if len(toks[k]) == 2 and toks[k][0] in "#\u00b7SE"][: len(grid) ** 2]
         assert len(copied) == len(grid) ** 2
         for src, dst in zip(drawing, copied):

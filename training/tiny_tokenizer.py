@@ -1,8 +1,9 @@
 """A character-level tokenizer for the project's tiny local models, built with `tokenizers`.
 
-Small vocabulary (printable ASCII + newline, and the maze transcription's row labels and column-tagged squares), `<think>`/`</think>` as ordinary added tokens (so streamers that skip
-special tokens still show them), chat markers as special tokens, and a Phi-4-mini-style chat template so that
-`apply_chat_template` works like it does for the real presets.
+Small vocabulary (printable ASCII + newline, and the maze transcription's row labels and column-tagged squares),
+`<think>`/`</think>` as ordinary added tokens (so streamers that skip special tokens still show them), chat markers
+as special tokens, and a Phi-4-mini-style chat template so that `apply_chat_template` works like it does for the
+real presets.
 """
 
 from __future__ import annotations

@@ -191,7 +191,9 @@ def generate_config(cfg: MazeConfig) -> Instance:
     letter = LETTERS[options.index(truth)]
     listed = ", ".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options))
     prompt = (
-        intro + f"{question}\nAvailable options: {listed}\nAnswer in exactly this format:\nFinal Answer: <letter>" + drawing
+        intro
+        + f"{question}\nAvailable options: {listed}\nAnswer in exactly this format:\nFinal Answer: <letter>"
+        + drawing
     )
     data.update(question=question, options=options, answer_letter=letter)
     return Instance("maze", cfg.level, cfg.seed, prompt, f"Final Answer: {letter}", data)
