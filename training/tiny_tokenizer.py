@@ -15,7 +15,9 @@ SPECIAL_TOKENS = ["<|pad|>", "<|unk|>", "<|end|>", "<|system|>", "<|user|>", "<|
 THINK_TOKENS = ["<think>", "</think>"]
 CHARS = ["\n"] + [chr(c) for c in range(32, 127)]
 # The maze trace's transcription of the drawing (playground/puzzles/maze.py `transcribe`): one token per row label
-# and one per square tagged with its column, so the copy is token-for-token as long as the drawing.
+# and one per square tagged with its column, so the copy is token-for-token as long as the drawing. Rows and columns
+# 0-9 cover mazes up to 10 squares wide (levels 1-2; the tiny reasoner trains on level 1); wider ones split "#10".
+# "\u00b7" is maze.OPEN_MARK, written out so that building a tokenizer does not import the puzzle library.
 GRID_TOKENS = [f"\n{r}:" for r in range(10)] + [f"{ch}{c}" for ch in "#\u00b7SE" for c in range(10)]
 
 CHAT_TEMPLATE = (
