@@ -32,6 +32,20 @@ def env(tmp_path_factory):
     return {"root": root, "base": str(base), "data": str(data), "runner": runner}
 
 
+@pytest.fixture(autouse=True)
+def _no_run_left_behind(request):
+    """A test that fails mid-run must not leave its run holding the lock: the next test would fail for it."""
+    yield
+    if "env" in request.fixturenames:
+        runner = request.getfixturevalue("env")["runner"]
+        active = runner.active()
+        if active:
+            runner.kill(active["name"])
+            deadline = time.monotonic() + 30
+            while runner.active() is not None and time.monotonic() < deadline:
+                time.sleep(0.2)
+
+
 def _cfg(env, name: str, **kw) -> SFTConfig:
     values = {
         "name": name,
