@@ -199,13 +199,12 @@ def test_trace_follows_the_grid_and_names_the_answer(task: str) -> None:
             text, grid = maze.trace(inst), inst.data["grid"]
             assert text.splitlines()[-1] == "answer: " + inst.reference.split(": ", 1)[1]
             # The trace opens with the drawing transcribed: a label per row, every square tagged with its column.
-            rows = re.findall(r"^(\d+):((?:[#\u00b7SEX]\d+)+)$", text, flags=re.MULTILINE)
+            mark = maze.OPEN_MARK
+            rows = re.findall(rf"^(\d+):((?:[#{mark}SEX]\d+)+)$", text, flags=re.MULTILINE)
             assert [int(r) for r, _ in rows] == list(range(len(grid)))
-            assert [
-                "".join(re.findall(r"([#\u00b7SEX])\d+", cells)).replace("\u00b7", ".") for _, cells in rows
-            ] == grid
+            assert ["".join(re.findall(rf"([#{mark}SEX])\d+", cells)).replace(mark, ".") for _, cells in rows] == grid
             assert all(
-                re.findall(r"[#\u00b7SEX](\d+)", cells) == [str(c) for c in range(len(grid))] for _, cells in rows
+                re.findall(rf"[#{mark}SEX](\d+)", cells) == [str(c) for c in range(len(grid))] for _, cells in rows
             )
             assert text.replace(maze.OPEN_MARK, ".").isascii()
             if task == "path":  # every square named lies in that direction, and walls are marked as walls
