@@ -198,13 +198,14 @@ def test_trace_follows_the_grid_and_names_the_answer(task: str) -> None:
             inst = make(seed, level, task)
             text, grid = maze.trace(inst), inst.data["grid"]
             assert text.splitlines()[-1] == "answer: " + inst.reference.split(": ", 1)[1]
-            # The trace opens with the drawing transcribed: a label per row, every square tagged with its column.
+            # The trace opens with the drawing transcribed: every square written with its coordinate, row by row.
             mark = maze.OPEN_MARK
-            rows = re.findall(rf"^(\d+):((?:[#{mark}SEX]\d+)+)$", text, flags=re.MULTILINE)
-            assert [int(r) for r, _ in rows] == list(range(len(grid)))
-            assert ["".join(re.findall(rf"([#{mark}SEX])\d+", cells)).replace(mark, ".") for _, cells in rows] == grid
+            rows = re.findall(rf"^((?:\d+,\d+[#{mark}SEX])+)$", text, flags=re.MULTILINE)
+            squares = [re.findall(rf"(\d+),(\d+)([#{mark}SEX])", row) for row in rows]
+            assert ["".join(ch for _, _, ch in row).replace(mark, ".") for row in squares] == grid
             assert all(
-                re.findall(rf"[#{mark}SEX](\d+)", cells) == [str(c) for c in range(len(grid))] for _, cells in rows
+                [(int(r), int(c)) for r, c, _ in row] == [(i, c) for c in range(len(grid))]
+                for i, row in enumerate(squares)
             )
             assert text.replace(maze.OPEN_MARK, ".").isascii()
             if task == "path":  # every square named lies in that direction, and walls are marked as walls

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -11,7 +12,7 @@ from playground.engine import Engine, GenerationRequest
 from playground.loading import load_model
 from playground.puzzles import generate, get_family
 from training.curriculum import IGNORE, build_curriculum, eval_prompts
-from training.tiny import DEFAULT_DIR, Recipe, train
+from training.tiny import DEFAULT_DIR, Recipe, build_tiny_tokenizer, train
 from training.tiny_eval import Cell, write_summary
 from training.tiny_tokenizer import build_tokenizer
 
@@ -68,25 +69,42 @@ def test_maze_transcription_is_a_copy_at_one_fixed_distance():
     """The maze trace's transcription is token-for-token as long as the drawing, so every square of it sits at the
     same distance from the square it copies (what makes the copy learnable for a tiny model), and each copied
     token names the same square."""
-    tok = build_tokenizer(open_think=True)
+    tok = build_tiny_tokenizer(Recipe(families=["sat", "maze", "tsp", "spatial_map"]))
     fam = get_family("maze")
     offsets = set()
-    for seed in range(3):
+    for seed in range(6):
         inst = fam.generate(seed, 1)
         prompt = tok.apply_chat_template(
             [{"role": "user", "content": inst.prompt}], tokenize=False, add_generation_prompt=True
         )
-        ids = tok(prompt + fam.trace(inst), add_special_tokens=False)["input_ids"]
-        toks = tok.convert_ids_to_tokens(ids)
+        toks = tok.convert_ids_to_tokens(tok(prompt + fam.trace(inst), add_special_tokens=False)["input_ids"])
         n = len(tok(prompt, add_special_tokens=False)["input_ids"])
         grid = inst.data["grid"]
-        drawing = [k for k in range(n) if toks[k] in "#.SE"][-(len(grid) ** 2) :]
-        copied = [k for k in range(n, len(toks)) if len(toks[k]) == 2 and toks[k][0] in "#\u00b7SE"][: len(grid) ** 2]
+        drawing = [k for k in range(n) if toks[k] in ("#", ".", "S", "E", "X")][-(len(grid) ** 2) :]
+        copied = [k for k in range(n, len(toks)) if re.fullmatch(r"\d,\d.", toks[k])][: len(grid) ** 2]
         assert len(copied) == len(grid) ** 2
-        for src, dst in zip(drawing, copied):
-            assert toks[dst] == toks[src].replace(".", "\u00b7") + str((dst - copied[0]) % (len(grid) + 1))
+        for i, (src, dst) in enumerate(zip(drawing, copied)):
+            assert toks[dst] == f"{i // len(grid)},{i % len(grid)}" + toks[src].replace(".", "\u00b7")
             offsets.add(dst - src)
     assert len(offsets) == 1
+
+
+def test_tokenizer_words_are_single_tokens_and_text_round_trips():
+    """The run's tokenizer reads the puzzles' frequent words whole and still writes any text back exactly."""
+    families = ["sat", "maze", "tsp", "spatial_map"]
+    tok = build_tiny_tokenizer(Recipe(families=families))
+    assert len(tok) > 500  # characters, grid tokens and hundreds of words
+    for name in families:
+        fam = get_family(name)
+        inst = fam.generate(0, 1)
+        text = inst.prompt + fam.trace(inst) + inst.reference
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        assert tok.decode(ids) == text
+        assert len(ids) < len(text) / 2  # words, coordinates and literals are whole tokens
+    assert tok.tokenize("c1: (-x1 OR x2)") == ["c1", ":", " ", "(", "-x1", " OR", " x2", ")"]
+    assert tok.tokenize("0-3=3 (2,5)#") == ["0-3", "=", "3", " ", "(2,5)", "#"]
+    odd = "Zqj ünïcode 🙂 {}"  # unknown words fall back to characters; characters outside ASCII to <|unk|>
+    assert tok.decode(tok(odd, add_special_tokens=False)["input_ids"]).startswith("Zqj ")
 
 
 def test_recipe_trains_a_loadable_model(tmp_path):

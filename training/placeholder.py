@@ -46,7 +46,7 @@ def build_placeholder(
     out = Path(out_dir)
     tok = build_tokenizer(model_max_length=max_positions, open_think=open_think)
     config = LlamaConfig(
-        vocab_size=160,  # ≥ len(tok); a multiple of 32 so lm_head can be 4-bit quantized
+        vocab_size=-(-len(tok) // 32) * 32,  # a multiple of 32 so lm_head can be 4-bit quantized
         hidden_size=hidden,
         intermediate_size=hidden * 2,
         num_hidden_layers=layers,

@@ -2,9 +2,9 @@
 
     python -m training.tiny [--out DIR] [--seed 0] [--minutes 70 | --max-steps N] [--families sat maze ...]
 
-Builds the character-level tokenizer (its chat template opens `<think>`), the curriculum (training/curriculum.py:
-verified traces from training seeds disjoint from the evaluation seeds, ~10% no-think and ~10% cut-short examples),
-and trains `LlamaForCausalLM` from random weights with the transformers `Trainer` (loss on the assistant part only,
+Builds the tokenizer (characters, maze grid tokens and the frequent words of the puzzles; its chat template opens
+`<think>`), the curriculum (training/curriculum.py: verified traces from training seeds disjoint from the evaluation
+seeds, ~10% no-think and ~10% cut-short examples), and trains `LlamaForCausalLM` from random weights with the transformers `Trainer` (loss on the assistant part only,
 bf16 autocast on CPU). The learning rate warms up, stays flat, then decays linearly to 10% over the last quarter of
 the run — of the steps with `--max-steps` (bit-for-bit deterministic from the seed), of the wall-clock time with
 `--minutes` (the same data order, but where the run stops depends on the machine's speed). Every
@@ -22,10 +22,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, Trainer, TrainerCallback, TrainingArguments
+from transformers import (
+    AutoTokenizer,
+    GenerationConfig,
+    LlamaConfig,
+    LlamaForCausalLM,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+)
 
-from training.curriculum import CurriculumStats, build_curriculum, pad_collate
-from training.tiny_tokenizer import build_tokenizer
+from playground.puzzles import get_family
+from training.curriculum import TRAIN_SEED_BASE, CurriculumStats, build_curriculum, pad_collate
+from training.tiny_tokenizer import build_tokenizer, frequent_words
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "assets" / "tiny-reasoner"
 DEFAULT_FAMILIES = ["sat", "maze", "spatial_map", "tsp", "calendar", "math"]
@@ -115,9 +124,28 @@ class TokenCounter:
         return out
 
 
+def vocabulary(recipe: Recipe, per_family: int = 300) -> list[str]:
+    """The word tokens of a run: the frequent words of prompts, traces and answers of training-seed puzzles."""
+    texts = []
+    for f_index, name in enumerate(recipe.families):
+        fam = get_family(name)
+        levels = [lv for lv in recipe.levels if lv in fam.levels]
+        for i in range(per_family if levels else 0):
+            inst = fam.generate(TRAIN_SEED_BASE + 1_000_000 * f_index + i, levels[i % len(levels)])
+            texts += [inst.prompt, fam.trace(inst), inst.reference]
+    return frequent_words(texts)
+
+
+def build_tiny_tokenizer(recipe: Recipe):
+    """The run's tokenizer: the one of `recipe.init` when continuing a model, else characters + grid + words."""
+    if recipe.init:
+        return AutoTokenizer.from_pretrained(recipe.init)
+    return build_tokenizer(model_max_length=recipe.max_positions, open_think=True, words=vocabulary(recipe))
+
+
 def build_model(recipe: Recipe, tok) -> LlamaForCausalLM:
     config = LlamaConfig(
-        vocab_size=160,  # ≥ len(tok); a multiple of 32 so lm_head can be 4-bit quantized
+        vocab_size=-(-len(tok) // 32) * 32,  # a multiple of 32 so lm_head can be 4-bit quantized
         hidden_size=recipe.hidden,
         intermediate_size=recipe.intermediate,
         num_hidden_layers=recipe.layers,
@@ -167,7 +195,7 @@ tags: [tiny-reasoner, reasoning, puzzles, from-scratch]
 # Tiny reasoner (the playground's embedded default)
 
 A {params:,}-parameter Llama ({recipe.layers} layers, hidden {recipe.hidden}, {recipe.heads} heads, intermediate
-{recipe.intermediate}, tied embeddings, character-level vocabulary) trained **from scratch** by
+{recipe.intermediate}, tied embeddings, vocabulary: characters, grid tokens, frequent words) trained **from scratch** by
 `python -m training.tiny` on the playground's own verified puzzle traces. It is a demo of a model thinking in `<think>`
 traces under a thinking budget; the accuracy table below says what it really solves. It knows nothing else.
 
@@ -201,7 +229,8 @@ def train(recipe: Recipe, out: str | Path = DEFAULT_DIR, checkpoint_minutes: flo
         raise ValueError("give max_steps or minutes")
     out = Path(out)
     torch.manual_seed(recipe.seed)
-    tok = build_tokenizer(model_max_length=recipe.max_positions, open_think=True)
+    tok = build_tiny_tokenizer(recipe)
+    print(f"tokenizer: {len(tok)} tokens", flush=True)
     t_data = time.monotonic()
     examples, stats = build_curriculum(
         tok, recipe.families, recipe.levels, recipe.per_family, recipe.seed, recipe.p_nothink, recipe.p_cut

@@ -1,12 +1,19 @@
-"""A character-level tokenizer for the project's tiny local models, built with `tokenizers`.
+"""A small tokenizer for the project's tiny local models, built with `tokenizers`.
 
-Small vocabulary (printable ASCII + newline, and the maze transcription's row labels and column-tagged squares),
-`<think>`/`</think>` as ordinary added tokens (so streamers that skip special tokens still show them), chat markers
+Characters (printable ASCII + newline) underneath, and on top of them whole tokens for what the puzzles repeat:
+maze coordinates `(r,c)` and the transcription's squares `r,c#`, and (for a trained model) the frequent words of its
+training texts (`frequent_words`), so that a tiny model reads "Owl Library" or "-x2" as one or two tokens instead of
+a dozen characters: shorter sequences to train on, and copies of whole units. `<think>`/`</think>` are ordinary added
+tokens (so streamers that skip special tokens still show them), chat markers
 as special tokens, and a Phi-4-mini-style chat template so that `apply_chat_template` works like it does for the
 real presets.
 """
 
 from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
 
 from tokenizers import AddedToken, Tokenizer, decoders, models
 from transformers import PreTrainedTokenizerFast
@@ -14,11 +21,15 @@ from transformers import PreTrainedTokenizerFast
 SPECIAL_TOKENS = ["<|pad|>", "<|unk|>", "<|end|>", "<|system|>", "<|user|>", "<|assistant|>"]
 THINK_TOKENS = ["<think>", "</think>"]
 CHARS = ["\n"] + [chr(c) for c in range(32, 127)]
-# The maze trace's transcription of the drawing (playground/puzzles/maze.py `transcribe`): one token per row label
-# and one per square tagged with its column, so the copy is token-for-token as long as the drawing. Rows and columns
-# 0-9 cover mazes up to 10 squares wide (levels 1-2; the tiny reasoner trains on level 1); wider ones split "#10".
-# "\u00b7" is maze.OPEN_MARK, written out so that building a tokenizer does not import the puzzle library.
-GRID_TOKENS = [f"\n{r}:" for r in range(10)] + [f"{ch}{c}" for ch in "#\u00b7SE" for c in range(10)]
+# The maze trace (playground/puzzles/maze.py): one token per coordinate "(r,c)" and one per transcribed square
+# "r,c#" (its coordinate and what is there), so the transcription is token-for-token as long as the drawing and a
+# later look-up of (r,c) is a one-token content match. 0-9 covers mazes up to 10 squares wide (levels 1-2; the tiny
+# reasoner trains on level 1). "\u00b7" is maze.OPEN_MARK, written out so that this does not import the puzzle library.
+GRID_TOKENS = [f"({r},{c})" for r in range(10) for c in range(10)] + [
+    f"{r},{c}{ch}" for r in range(10) for c in range(10) for ch in "#\u00b7SEX"
+]
+# A word or a letter with its leading space, a 3SAT literal or clause name, a TSP leg "0-3", an arrow, answer tags.
+WORD = re.compile(r" ?(?:-?x\d+|c\d+|\d-\d|[A-Za-z]{2,})| [A-Za-z]|->|</?final_answer>|\{'|': '|'\}")
 
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
@@ -32,10 +43,20 @@ CHAT_TEMPLATE_OPEN_THINK = CHAT_TEMPLATE.replace(
 )
 
 
-def build_tokenizer(model_max_length: int = 4096, open_think: bool = False) -> PreTrainedTokenizerFast:
-    """Return the character-level tokenizer (ids: special tokens, think tags, then characters).
+def frequent_words(texts: Iterable[str], limit: int = 800, min_count: int = 5) -> list[str]:
+    """The `limit` most frequent WORD pieces of `texts` seen at least `min_count` times (ties: alphabetical)."""
+    counts = Counter(m for text in texts for m in WORD.findall(text))
+    ranked = sorted((w for w, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w))
+    return ranked[:limit]
 
-    `open_think` picks the chat template whose generation prompt already opens `<think>`.
+
+def build_tokenizer(
+    model_max_length: int = 4096, open_think: bool = False, words: Sequence[str] = ()
+) -> PreTrainedTokenizerFast:
+    """Return the tokenizer (ids: special tokens, think tags, characters, grid tokens, then `words`).
+
+    `open_think` picks the chat template whose generation prompt already opens `<think>`. Added tokens match
+    leftmost-longest in the raw text, so a word is one token wherever it appears; the rest falls back to characters.
     """
     vocab = {tok: i for i, tok in enumerate(SPECIAL_TOKENS + THINK_TOKENS + CHARS)}
     # BPE with no merges and no pre-tokenizer is exactly "one token per character".
@@ -43,7 +64,9 @@ def build_tokenizer(model_max_length: int = 4096, open_think: bool = False) -> P
     core.decoder = decoders.Fuse()
     core.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS])
     core.add_tokens([AddedToken(t, special=False, normalized=False) for t in THINK_TOKENS + GRID_TOKENS])
+    core.add_tokens([AddedToken(w, special=False, normalized=False) for w in words if w not in GRID_TOKENS])
     return PreTrainedTokenizerFast(
+        clean_up_tokenization_spaces=False,
         tokenizer_object=core,
         eos_token="<|end|>",
         pad_token="<|pad|>",

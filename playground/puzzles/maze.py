@@ -246,15 +246,14 @@ OPEN_MARK = "\u00b7"  # '·': an open square in the transcription ('.' + digit a
 
 
 def transcribe(grid: list[str]) -> str:
-    """The drawing re-written with labels: "\\n0:#0#1#2" per row, each square followed by its column.
+    """The drawing re-written square by square with coordinates: "\\n0,0#0,1#0,2·" per row.
 
-    It is as long as the drawing (one row label for each line break, one square + column per square; the tiny
-    reasoner's tokenizer has one token for each), so a model copies it from the prompt at one fixed distance, and
-    afterwards finds square (r,c) by content: the square tagged c after the label r. Coordinates are the hard part
-    of grids for a small model; this makes every later look-up a plain content match.
+    The tiny reasoner's tokenizer has one token per square "r,c#" (coordinate and content), so the transcription is
+    as long as the drawing in tokens and a model copies it from the prompt at one fixed distance. Afterwards it finds
+    square (r,c) with one content match on the coordinate: coordinates are the hard part of grids for a small model.
     """
     return "".join(
-        f"\n{r}:" + "".join((OPEN_MARK if ch == "." else ch) + str(c) for c, ch in enumerate(row))
+        "\n" + "".join(f"{r},{c}" + (OPEN_MARK if ch == "." else ch) for c, ch in enumerate(row))
         for r, row in enumerate(grid)
     )
 
