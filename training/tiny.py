@@ -4,11 +4,12 @@
 
 Builds the tokenizer (characters, maze grid tokens and the frequent words of the puzzles; its chat template opens
 `<think>`), the curriculum (training/curriculum.py: verified traces from training seeds disjoint from the evaluation
-seeds, ~10% no-think and ~10% cut-short examples), and trains `LlamaForCausalLM` from random weights with the transformers `Trainer` (loss on the assistant part only,
-bf16 autocast on CPU). The learning rate warms up, stays flat, then decays linearly to 10% over the last quarter of
-the run — of the steps with `--max-steps` (bit-for-bit deterministic from the seed), of the wall-clock time with
-`--minutes` (the same data order, but where the run stops depends on the machine's speed). Every
-`--checkpoint-minutes` the folder in `--out` is rewritten, so a run stopped early still leaves a usable model.
+seeds, ~10% no-think and ~10% cut-short examples), and trains `LlamaForCausalLM` from random weights with the
+transformers `Trainer` (loss on the assistant part only, bf16 autocast on CPU). The learning rate warms up, stays
+flat, then decays linearly to 10% over the last quarter of the run — of the steps with `--max-steps` (bit-for-bit
+deterministic from the seed), of the wall-clock time with `--minutes` (the same data order, but where the run stops
+depends on the machine's speed). Every `--checkpoint-minutes` the folder in `--out` is rewritten, so a run stopped
+early still leaves a usable model.
 The output is a normal Hugging Face folder: config, safetensors, tokenizer + chat template, generation config,
 README.md model card (recipe, seed, wall time, tokens/s, accuracy table) and playground.json for the UI.
 """
