@@ -12,6 +12,10 @@ from pathlib import Path
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 TINY_REASONER_DIR = ASSETS / "tiny-reasoner"  # the trained embedded default (when shipped)
 PLACEHOLDER_DIR = ASSETS / "placeholder-tiny"  # built on demand by training/placeholder.py
+# Held-out level-1 puzzles (family, seed; seeds < 2000 are never trained on) that the shipped tiny reasoner solves
+# with greedy decoding and unlimited thinking, in full precision and in 4-bit: the Chat tab's examples, guarded by
+# tests/test_tiny_reasoner.py. Picked from the evaluation recorded in its model card.
+TINY_EXAMPLES: list[tuple[str, int]] = [("sat", 1), ("spatial_map", 14), ("math", 25)]
 
 PHI_SYSTEM = (
     "You are Phi, a language model trained by Microsoft to help users. Your role as an assistant involves thoroughly "

@@ -170,14 +170,33 @@ def _follow_trace(inst: Instance) -> dict[int, bool]:
     return state
 
 
+def _check_brute_force(inst: Instance, text: str) -> None:
+    """Every assignment in order, True first, each with the first clause it falsifies, up to the first solution."""
+    n, clauses = inst.data["n_vars"], inst.data["clauses"]
+    lines = re.findall(r"^([TF]+): (?:c(\d+) false|all true)$", text, flags=re.MULTILINE)
+    order = ["".join("T" if v else "F" for v in vals) for vals in itertools.product((True, False), repeat=n)]
+    assert [word for word, _ in lines] == order[: len(lines)]
+    for word, bad in lines:
+        values = [ch == "T" for ch in word]
+        falsified = [i for i, c in enumerate(clauses, 1) if all(values[abs(lit) - 1] != (lit > 0) for lit in c)]
+        assert (int(bad) if bad else None) == (falsified[0] if falsified else None)
+    if inst.data["satisfiable"]:
+        assert [ch == "T" for ch in lines[-1][0]] == inst.data["solution"]  # DPLL's solution: the first in order
+    else:
+        assert len(lines) == 2**n and "no assignment works" in text
+
+
 @pytest.mark.parametrize("level", [1, 2, 4])
 def test_trace_is_consistent_and_names_the_answer(level: int) -> None:
-    for seed in range(8):
+    for seed in range(8 if level > 1 else 40):
         inst = generate(seed, level)
         text = sat.trace(inst)
         assert text.isascii()
         last = text.splitlines()[-1]
         assert wrap(last.removeprefix("answer: ")) == inst.reference
+        if inst.data["n_vars"] <= sat.BRUTE_FORCE_UP_TO:
+            _check_brute_force(inst, text)
+            continue
         state = _follow_trace(inst)
         if inst.data["satisfiable"]:
             assert [state[v] for v in range(1, inst.data["n_vars"] + 1)] == inst.data["solution"]

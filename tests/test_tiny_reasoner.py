@@ -10,6 +10,7 @@ import torch
 
 from playground.engine import Engine, GenerationRequest
 from playground.loading import load_model
+from playground.presets import TINY_EXAMPLES
 from playground.puzzles import generate, get_family
 from training.curriculum import IGNORE, build_curriculum, eval_prompts
 from training.tiny import DEFAULT_DIR, Recipe, build_tiny_tokenizer, train
@@ -17,8 +18,8 @@ from training.tiny_eval import Cell, write_summary
 from training.tiny_tokenizer import build_tokenizer
 
 # Held-out evaluation puzzles (seeds < 2000, never trained on) that the shipped model solves with greedy decoding and
-# unlimited thinking — in full precision and in 4-bit NF4. Picked from the evaluation run recorded in its card.
-KNOWN_SOLVED = [("sat", 1), ("sat", 2), ("spatial_map", 3), ("spatial_map", 14), ("math", 25)]
+# unlimited thinking — in full precision and in 4-bit NF4: the Chat tab's examples and a few more of the evaluation.
+KNOWN_SOLVED = [*TINY_EXAMPLES, ("sat", 2), ("spatial_map", 3)]
 
 shipped = pytest.mark.skipif(not (DEFAULT_DIR / "config.json").exists(), reason="assets/tiny-reasoner not shipped")
 
@@ -32,7 +33,7 @@ def tiny_recipe(**kw) -> Recipe:
             "layers": 2,
             "heads": 2,
             "intermediate": 128,
-            "batch_size": 4,
+            "batch_tokens": 2048,
             "lr": 3e-3,
             "warmup_steps": 2,
             "max_steps": 12,
@@ -103,6 +104,30 @@ def test_tokenizer_words_are_single_tokens_and_text_round_trips():
         assert len(ids) < len(text) / 2  # words, coordinates and literals are whole tokens
     assert tok.tokenize("c1: (-x1 OR x2)") == ["c1", ":", " ", "(", "-x1", " OR", " x2", ")"]
     assert tok.tokenize("0-3=3 (2,5)#") == ["0-3", "=", "3", " ", "(2,5)", "#"]
+    # a walk step, a number, a 3SAT assignment and a spatial-map name are one token each
+    assert tok.tokenize(" (2,5)L. 15+3=18 TTFT: c4") == [
+        " (2,5)L",
+        ".",
+        " ",
+        "15",
+        "+",
+        "3",
+        "=",
+        "18",
+        " ",
+        "TTFT",
+        ":",
+        " c4",
+    ]
+    assert tok.tokenize("Fox Books is to the Southwest of Owl Library") == [
+        "Fox Books",
+        " is",
+        " to",
+        " the",
+        " Southwest",
+        " of",
+        " Owl Library",
+    ]
     odd = "Zqj ünïcode 🙂 {}"  # unknown words fall back to characters; characters outside ASCII to <|unk|>
     assert tok.decode(tok(odd, add_special_tokens=False)["input_ids"]).startswith("Zqj ")
 

@@ -7,7 +7,7 @@ as the engine's budget processor cuts a thought (it forces `</think>` right afte
 
     full       <think>\\n{trace}\\n</think>\\n{answer}<|end|>
     no-think   <think>\\n</think>\\n{answer}<|end|>              (budget 0)
-    cut-short  <think>\\n{trace[:k]}</think>\\n{answer}<|end|>    (a budget reached mid-thought)
+    cut-short  <think>\\n{first k tokens of trace}</think>\\n{answer}<|end|>    (a budget reached mid-thought)
 
 In the last two the budget's `</think>` is part of the input but not a target (see `encode`).
 
@@ -19,6 +19,7 @@ the prompt of a reserved evaluation instance is dropped (small levels have few d
 from __future__ import annotations
 
 import random
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -118,15 +119,18 @@ def build_curriculum(
             if r < p_nothink:
                 shape, prompt, target = "no-think", *render(tokenizer, inst, None)
             elif r < p_nothink + p_cut:
-                k = rng.randint(1, max(1, len(trace) - 1))
-                shape, prompt, target = "cut-short", *render(tokenizer, inst, trace[:k], closed_by_budget=True)
+                # cut at a token boundary, as the engine's budget does
+                ids = tokenizer(trace, add_special_tokens=False)["input_ids"]
+                cut = tokenizer.decode(ids[: rng.randint(1, max(1, len(ids) - 1))])
+                shape, prompt, target = "cut-short", *render(tokenizer, inst, cut, closed_by_budget=True)
             else:
                 shape, prompt, target = "full", *render(tokenizer, inst, trace)
             ex = encode(tokenizer, prompt, target, forced_close=shape != "full")
             if len(ex["input_ids"]) > max_tokens:
                 stats.dropped_too_long += 1
                 continue
-            examples.append(ex)
+            # int16 arrays: a curriculum of hundreds of thousands of examples stays a few hundred MB
+            examples.append({k: array("h", v) for k, v in ex.items()})
             kept += 1
             stats.shapes[shape] += 1
             stats.target_tokens += sum(1 for x in ex["labels"] if x != IGNORE)
@@ -136,14 +140,53 @@ def build_curriculum(
     return examples, stats
 
 
-def pad_collate(pad_id: int):
-    """A data collator: right-pad ids with `pad_id`, labels with IGNORE, and build the attention mask."""
+def token_batches(
+    examples: Sequence[dict[str, list[int]]], max_tokens: int, seed: int = 0, window: int = 64
+) -> list[list[dict[str, list[int]]]]:
+    """Group examples into batches of at most `max_tokens` padded tokens (rows x longest row), shuffled.
+
+    Examples are sorted by length within windows of `window` batches' worth of a random order, so rows of a batch
+    have similar lengths (little padding) while every batch still mixes families and shapes. The loss is then a
+    sum over target tokens divided by one constant (see training/tiny.py), so a batch of short rows does not weigh
+    its tokens more than a batch of long ones.
+    """
+    rng = random.Random(seed)
+    order = list(range(len(examples)))
+    rng.shuffle(order)
+    mean = max(1, sum(len(e["input_ids"]) for e in examples) // max(1, len(examples)))
+    chunk = max(1, window * max_tokens // mean)
+    batches: list[list[dict[str, list[int]]]] = []
+    for start in range(0, len(order), chunk):
+        batch: list[dict[str, list[int]]] = []
+        longest = 0
+        for i in sorted(order[start : start + chunk], key=lambda i: len(examples[i]["input_ids"])):
+            n = len(examples[i]["input_ids"])
+            if batch and max(longest, n) * (len(batch) + 1) > max_tokens:
+                batches.append(batch)
+                batch, longest = [], 0
+            batch.append(examples[i])
+            longest = max(longest, n)
+        if batch:
+            batches.append(batch)
+    rng.shuffle(batches)
+    return batches
+
+
+def pad_collate(pad_id: int, multiple: int = 1):
+    """A data collator: right-pad ids with `pad_id`, labels with IGNORE, and build the attention mask.
+
+    Rows are padded to a multiple of `multiple` tokens (fewer distinct shapes for a compiled model). A batch given
+    as one pre-built group (a list holding a list of examples, see `token_batches`) is unwrapped.
+    """
     import torch
 
-    def collate(batch: list[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
+    def collate(batch: list) -> dict[str, torch.Tensor]:
+        if len(batch) == 1 and isinstance(batch[0], list):
+            batch = batch[0]
         width = max(len(b["input_ids"]) for b in batch)
-        ids = [b["input_ids"] + [pad_id] * (width - len(b["input_ids"])) for b in batch]
-        labels = [b["labels"] + [IGNORE] * (width - len(b["labels"])) for b in batch]
+        width = -(-width // multiple) * multiple
+        ids = [list(b["input_ids"]) + [pad_id] * (width - len(b["input_ids"])) for b in batch]
+        labels = [list(b["labels"]) + [IGNORE] * (width - len(b["labels"])) for b in batch]
         mask = [[1] * len(b["input_ids"]) + [0] * (width - len(b["input_ids"])) for b in batch]
         return {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels), "attention_mask": torch.tensor(mask)}
 

@@ -34,11 +34,18 @@ from transformers import (
 )
 
 from playground.puzzles import get_family
-from training.curriculum import TRAIN_SEED_BASE, CurriculumStats, build_curriculum, pad_collate
+from training.curriculum import (
+    IGNORE,
+    TRAIN_SEED_BASE,
+    CurriculumStats,
+    build_curriculum,
+    pad_collate,
+    token_batches,
+)
 from training.tiny_tokenizer import build_tokenizer, frequent_words
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "assets" / "tiny-reasoner"
-DEFAULT_FAMILIES = ["sat", "maze", "spatial_map", "tsp", "calendar", "math"]
+DEFAULT_FAMILIES = ["sat", "maze", "tsp", "spatial_map"]
 
 
 @dataclass
@@ -56,17 +63,14 @@ class Recipe:
     heads: int = 4
     intermediate: int = 768
     max_positions: int = 4096
-    batch_size: int = 8
+    batch_tokens: int = 8192  # rows x longest row per batch (similar lengths batched together)
     lr: float = 1.5e-3
     warmup_steps: int = 60
     weight_decay: float = 0.01
     max_steps: int | None = None
     minutes: float | None = None
     bf16: bool = True
-    # "random": batches mix long and short examples. "group_by_length" pads less, but the loss is a mean over each
-    # batch's tokens, so batches of short no-think examples weigh their "</think>" first token ~15x more than full
-    # traces weigh theirs: the model then learns to close its thought at once (measured; see the card).
-    sampler: str = "random"
+    compile: bool = False  # torch.compile: ~1.35x on CPU once compiled (a minute or two for the first shapes)
     init: str | None = None  # continue from this model folder instead of random weights
 
 
@@ -94,14 +98,16 @@ class Clock(TrainerCallback):
 
     def __init__(self, recipe: Recipe, save, checkpoint_minutes: float):
         self.recipe, self.save, self.every = recipe, save, 60 * checkpoint_minutes
-        self.t0 = self.last = time.monotonic()
-        self.tokens = 0
+        self.t0 = self.last = self.last_log = time.monotonic()
+        self.tokens = self.examples = self.tokens_at_log = 0
         self.losses: list[tuple[int, float]] = []
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "loss" in logs:
             self.losses.append((state.global_step, float(logs["loss"])))
-            rate = self.tokens / max(1e-9, time.monotonic() - self.t0)
+            now = time.monotonic()
+            rate = (self.tokens - self.tokens_at_log) / max(1e-9, now - self.last_log)
+            self.tokens_at_log, self.last_log = self.tokens, now
             print(f"step {state.global_step} loss {logs['loss']:.4f} tokens/s {rate:,.0f}", flush=True)
 
     def on_step_end(self, args, state, control, **kwargs):
@@ -114,7 +120,7 @@ class Clock(TrainerCallback):
 
 
 class TokenCounter:
-    """Wraps the collator to count the tokens (padding excluded) that the model is trained on."""
+    """Wraps the collator to count the examples and tokens (padding excluded) that the model is trained on."""
 
     def __init__(self, collate, clock: Clock):
         self.collate, self.clock = collate, clock
@@ -122,7 +128,25 @@ class TokenCounter:
     def __call__(self, batch):
         out = self.collate(batch)
         self.clock.tokens += int(out["attention_mask"].sum())
+        self.clock.examples += len(out["input_ids"])
         return out
+
+
+class TokenSumTrainer(Trainer):
+    """Trainer whose loss is the sum over a batch's target tokens divided by one constant for the whole run.
+
+    Batches are grouped by length (training/curriculum.py `token_batches`), so their numbers of target tokens differ
+    a lot; with the usual per-batch mean, the tokens of a batch of short no-think examples would weigh ~15x more
+    than those of full traces, and the model learns to close its thought at once (measured with the earlier
+    length-grouped sampler). A constant divisor weighs every target token the same.
+    """
+
+    def __init__(self, *args, tokens_per_batch: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tokens_per_batch = tokens_per_batch
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        return super().compute_loss(model, inputs, return_outputs, num_items_in_batch=self.tokens_per_batch)
 
 
 def vocabulary(recipe: Recipe, per_family: int = 300) -> list[str]:
@@ -206,8 +230,9 @@ traces under a thinking budget; the accuracy table below says what it really sol
   evaluation prompt dropped: {stats.dropped_eval_overlap}); shapes {stats.shapes} (no-think p={recipe.p_nothink},
   cut-short p={recipe.p_cut}); {stats.total_tokens:,} tokens, {stats.target_tokens:,} of them trained (assistant part).
 - training: transformers Trainer, AdamW lr {recipe.lr} (warm-up {recipe.warmup_steps} steps, flat, linear decay to
-  10% over the last quarter), weight decay {recipe.weight_decay}, batch {recipe.batch_size},
-  bf16 autocast: {recipe.bf16}, sampler {recipe.sampler}, seed {recipe.seed}, init {recipe.init or "random"}.
+  10% over the last quarter), weight decay {recipe.weight_decay}, batches of <= {recipe.batch_tokens}
+  tokens (similar lengths together; loss = sum over target tokens / one constant), bf16 autocast: {recipe.bf16},
+  torch.compile: {recipe.compile}, seed {recipe.seed}, init {recipe.init or "random"}.
 - run: {run.get("steps")} steps, {run.get("examples_seen", 0):,} examples seen, {run.get("tokens", 0):,} tokens,
   wall time {run.get("minutes", 0):.1f} min, {run.get("tokens_per_s", 0):,.0f} tokens/s on {run.get("machine")}.
 - loss: {loss_line}
@@ -248,7 +273,7 @@ def train(recipe: Recipe, out: str | Path = DEFAULT_DIR, checkpoint_minutes: flo
             tokens=clock.tokens,
             minutes=elapsed / 60,
             tokens_per_s=clock.tokens / max(elapsed, 1e-9),
-            examples_seen=step * recipe.batch_size,
+            examples_seen=clock.examples,
             losses=clock.losses,
         )
         write_folder(out, model, tok, card_text(recipe, params, stats, run), describe(recipe, params))
@@ -256,11 +281,14 @@ def train(recipe: Recipe, out: str | Path = DEFAULT_DIR, checkpoint_minutes: flo
         print(f"saved {out} at step {step}", flush=True)
 
     clock = Clock(recipe, save, checkpoint_minutes)
+    batches = token_batches(examples, recipe.batch_tokens, recipe.seed)
+    targets = sum(sum(1 for x in ex["labels"] if x != IGNORE) for ex in examples)
+    print(f"{len(batches)} batches of <= {recipe.batch_tokens} tokens", flush=True)
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay, betas=(0.9, 0.95))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, Schedule(recipe))
     args = TrainingArguments(
         output_dir=str(out.parent / f".{out.name}-trainer"),
-        per_device_train_batch_size=recipe.batch_size,
+        per_device_train_batch_size=1,  # one pre-built batch of similar-length rows per step
         max_steps=recipe.max_steps or 10**9,
         logging_steps=log_every,
         save_strategy="no",
@@ -269,21 +297,22 @@ def train(recipe: Recipe, out: str | Path = DEFAULT_DIR, checkpoint_minutes: flo
         data_seed=recipe.seed,
         bf16=recipe.bf16,
         use_cpu=True,
-        train_sampling_strategy=recipe.sampler,
+        torch_compile=recipe.compile,
         remove_unused_columns=False,
         dataloader_num_workers=0,
         max_grad_norm=1.0,
         disable_tqdm=True,
     )
-    trainer = Trainer(
+    trainer = TokenSumTrainer(
         model=model,
         args=args,
-        train_dataset=examples,
-        data_collator=TokenCounter(pad_collate(tok.pad_token_id), clock),
+        train_dataset=batches,
+        data_collator=TokenCounter(pad_collate(tok.pad_token_id, multiple=32 if recipe.compile else 1), clock),
         optimizers=(optimizer, scheduler),
         callbacks=[clock],
+        tokens_per_batch=targets / max(1, len(batches)),
     )
-    clock.t0 = clock.last = time.monotonic()
+    clock.t0 = clock.last = clock.last_log = time.monotonic()
     trainer.train()
     save(trainer.state.global_step)
     run["params"] = params
@@ -304,11 +333,11 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=Recipe.hidden)
     parser.add_argument("--heads", type=int, default=Recipe.heads)
     parser.add_argument("--intermediate", type=int, default=Recipe.intermediate)
-    parser.add_argument("--batch-size", type=int, default=Recipe.batch_size)
+    parser.add_argument("--batch-tokens", type=int, default=Recipe.batch_tokens)
     parser.add_argument("--lr", type=float, default=Recipe.lr)
     parser.add_argument("--warmup-steps", type=int, default=Recipe.warmup_steps)
     parser.add_argument("--no-bf16", action="store_true")
-    parser.add_argument("--sampler", default=Recipe.sampler, choices=["random", "group_by_length"])
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model (faster after warm-up)")
     parser.add_argument("--init", help="continue training from this model folder")
     parser.add_argument("--checkpoint-minutes", type=float, default=10.0)
     parser.add_argument(
@@ -329,13 +358,13 @@ def main() -> None:
         layers=args.layers,
         heads=args.heads,
         intermediate=args.intermediate,
-        batch_size=args.batch_size,
+        batch_tokens=args.batch_tokens,
         lr=args.lr,
         warmup_steps=args.warmup_steps,
         max_steps=args.max_steps,
         minutes=args.minutes if args.max_steps is None else None,
         bf16=not args.no_bf16,
-        sampler=args.sampler,
+        compile=args.compile,
         init=args.init,
     )
     if not recipe.max_steps and not recipe.minutes:

@@ -1,9 +1,10 @@
 """A small tokenizer for the project's tiny local models, built with `tokenizers`.
 
 Characters (printable ASCII + newline) underneath, and on top of them whole tokens for what the puzzles repeat:
-maze coordinates `(r,c)` and the transcription's squares `r,c#`, and (for a trained model) the frequent words of its
-training texts (`frequent_words`), so that a tiny model reads "Owl Library" or "-x2" as one or two tokens instead of
-a dozen characters: shorter sequences to train on, and copies of whole units. `<think>`/`</think>` are ordinary added
+maze coordinates `(r,c)`, the transcription's squares `r,c#` and the walk's steps ` (r,c)M`, numbers up to 99,
+3SAT assignments `TTF`, and (for a trained model) the frequent words and names of its training texts
+(`frequent_words`), so that a tiny model reads " Owl Library" or "-x2" as one token instead of a dozen characters:
+shorter sequences to train on, and copies and look-ups of whole units. `<think>`/`</think>` are ordinary added
 tokens (so streamers that skip special tokens still show them), chat markers
 as special tokens, and a Phi-4-mini-style chat template so that `apply_chat_template` works like it does for the
 real presets.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from itertools import product
 
 from tokenizers import AddedToken, Tokenizer, decoders, models
 from transformers import PreTrainedTokenizerFast
@@ -21,15 +23,26 @@ from transformers import PreTrainedTokenizerFast
 SPECIAL_TOKENS = ["<|pad|>", "<|unk|>", "<|end|>", "<|system|>", "<|user|>", "<|assistant|>"]
 THINK_TOKENS = ["<think>", "</think>"]
 CHARS = ["\n"] + [chr(c) for c in range(32, 127)]
-# The maze trace (playground/puzzles/maze.py): one token per coordinate "(r,c)" and one per transcribed square
-# "r,c#" (its coordinate and what is there), so the transcription is token-for-token as long as the drawing and a
-# later look-up of (r,c) is a one-token content match. 0-9 covers mazes up to 10 squares wide (levels 1-2; the tiny
-# reasoner trains on level 1). "\u00b7" is maze.OPEN_MARK, written out so that this does not import the puzzle library.
-GRID_TOKENS = [f"({r},{c})" for r in range(10) for c in range(10)] + [
-    f"{r},{c}{ch}" for r in range(10) for c in range(10) for ch in "#\u00b7SEX"
-]
-# A word or a letter with its leading space, a 3SAT literal or clause name, a TSP leg "0-3", an arrow, answer tags.
-WORD = re.compile(r" ?(?:-?x\d+|c\d+|\d-\d|[A-Za-z]{2,})| [A-Za-z]|->|</?final_answer>|\{'|': '|'\}")
+# The maze trace (playground/puzzles/maze.py): one token per coordinate "(r,c)", per transcribed square "r,c#" (its
+# coordinate and what is there) and per walk step " (r,c)M" (a square and the move tried from it), so the
+# transcription is token-for-token as long as the drawing, a look-up of a square is a one-token content match, and
+# the padded path line is exactly as many tokens as the final answer has slots. 0-9 covers mazes up to 10 squares
+# wide (levels 1-2; the tiny reasoner trains on level 1). "\u00b7" is maze.OPEN_MARK, written out so that this does
+# not import the puzzle library.
+GRID_TOKENS = (
+    [f"({r},{c})" for r in range(10) for c in range(10)]
+    + [f"{r},{c}{ch}" for r in range(10) for c in range(10) for ch in "#\u00b7SEX"]
+    + [f" ({r},{c}){m}" for r in range(10) for c in range(10) for m in "UDLR"]
+)
+# Whole numbers up to 99 (TSP distances and sums: an addition is then one look-up, not digit-by-digit carries) and
+# the 3SAT brute-force assignments "TTF"... of up to four variables.
+NUMBER_TOKENS = [str(k) for k in range(10, 100)]
+ASSIGNMENT_TOKENS = ["".join(w) for n in (3, 4) for w in product("TF", repeat=n)]
+# A two-word name ("Owl Library", "Final Answer"), a word or a letter with its leading space, a 3SAT literal or clause
+# name, a TSP leg "0-3", an arrow, answer tags.
+WORD = re.compile(
+    r" ?(?:[A-Z][a-z]+ [A-Z][a-z]+|-?x\d+|c\d+|\d-\d|[A-Za-z]{2,})| [A-Za-z]|->|</?final_answer>|\{'|': '|'\}"
+)
 
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
@@ -63,8 +76,10 @@ def build_tokenizer(
     core = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<|unk|>"))
     core.decoder = decoders.Fuse()
     core.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS])
-    core.add_tokens([AddedToken(t, special=False, normalized=False) for t in THINK_TOKENS + GRID_TOKENS])
-    core.add_tokens([AddedToken(w, special=False, normalized=False) for w in words if w not in GRID_TOKENS])
+    fixed = THINK_TOKENS + GRID_TOKENS + NUMBER_TOKENS + ASSIGNMENT_TOKENS
+    core.add_tokens([AddedToken(t, special=False, normalized=False) for t in fixed])
+    known = set(fixed)
+    core.add_tokens([AddedToken(w, special=False, normalized=False) for w in dict.fromkeys(words) if w not in known])
     return PreTrainedTokenizerFast(
         clean_up_tokenization_spaces=False,
         tokenizer_object=core,

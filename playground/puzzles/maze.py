@@ -207,39 +207,53 @@ def _fmt(p: Pos) -> str:
     return f"({p[0]},{p[1]})"
 
 
-def _search_trace(grid: list[str], start: Pos, end: Pos) -> tuple[list[str], list[str]]:
-    """Depth-first search, neighbour nearest to E first; returns (trace lines, moves of the path).
+RIGHT_OF = {"U": "R", "R": "D", "D": "L", "L": "U"}  # clockwise: the first move tried after arriving
+LEFT_OF = {v: k for k, v in RIGHT_OF.items()}  # counter-clockwise: the next move tried after a wall
+PAD = "-"  # an unused slot of the padded path line
 
-    Each line names all four neighbours of the current square with what is there ('#' wall, '.' open, 'E' exit,
-    '*' already seen), so every grid look-up is written out next to the coordinates it reads (a small model
-    learns look-ups it can see), then the move taken: "(3,5) U(2,5). D(4,5)# L(3,4)* R(3,6)# go U".
+
+def _walk_trace(grid: list[str], start: Pos, end: Pos) -> tuple[list[str], list[str]]:
+    """Walk with the right hand on the wall from S (facing up) until E; returns (trace lines, shortest path moves).
+
+    Every line is one square: from the square just reached, the moves are tried right turn first, then straight,
+    left, back, each written as "(r,c)M" and what lies there ('#' wall, '.' open, 'S', 'E'), up to the first
+    that is not a wall: " (5,5)R# (5,5)U# (5,5)L.". Each step depends only on the token before it and one look-up
+    of a square, so a small model can follow it. In a perfect maze this walk reaches E; the last move out of each
+    square on the way is the step of the shortest path (the walk never comes back after it).
     """
-    lines, seen, stack = [], {start}, [(start, "")]
-    while stack:
-        p, _ = stack[-1]
+    lines, last_exit = [], {}
+    p, heading = start, "U"
+    while True:
+        line, move = [], RIGHT_OF[heading]
+        while True:
+            q = step(p, move)
+            mark = "#" if not open_at(grid, q) else grid[q[0]][q[1]]
+            line.append(f" {_fmt(p)}{move}{'.' if mark == 'X' else mark}")
+            if mark != "#":
+                break
+            move = LEFT_OF[move]
+        lines.append("".join(line))
+        last_exit[p] = move
+        p, heading = q, move
         if p == end:
-            lines.append(f"{_fmt(p)} is E")
             break
-        marks = []
-        for m in "UDLR":
-            q = step(p, m)
-            mark = "#" if not open_at(grid, q) else "*" if q in seen else "E" if q == end else "."
-            marks.append(f"{m}{_fmt(q)}{mark}")
-        options = [m for m in MOVES if open_at(grid, step(p, m)) and step(p, m) not in seen]
-        options.sort(key=lambda m: abs(step(p, m)[0] - end[0]) + abs(step(p, m)[1] - end[1]))  # stable: URDL ties
-        if options:
-            lines.append(f"{_fmt(p)} " + " ".join(marks) + f" go {options[0]}")
-            q = step(p, options[0])
-            seen.add(q)
-            stack.append((q, options[0]))
-            continue
-        stack.pop()  # dead end: return to the nearest square on the path that still has an untried neighbour
-        while stack and not any(
-            open_at(grid, step(stack[-1][0], m)) and step(stack[-1][0], m) not in seen for m in MOVES
-        ):
-            stack.pop()
-        lines.append(f"{_fmt(p)} " + " ".join(marks) + (f" dead end, back to {_fmt(stack[-1][0])}" if stack else ""))
-    return lines, [m for _, m in stack[1:]]
+    moves, p = [], start
+    while p != end:
+        moves.append(last_exit[p])
+        p = step(p, last_exit[p])
+    return lines, moves
+
+
+def path_slots(grid: list[str]) -> int | None:
+    """Width of the padded path line: the longest simple path a maze this size can have, for mazes whose squares
+    are single tokens of the tiny reasoner's tokenizer (up to 10x10 squares), else None (no padding).
+
+    A line of fixed width puts every move of the final answer at one fixed distance from its copy in the thought.
+    """
+    if len(grid) > 10 or len(grid[0]) > 10:
+        return None
+    cells = (len(grid) // 2) * (len(grid[0]) // 2)
+    return 2 * (cells - 1)
 
 
 OPEN_MARK = "\u00b7"  # '·': an open square in the transcription ('.' + digit also occurs in "cities 0..3")
@@ -263,19 +277,14 @@ def trace(instance: Instance) -> str:
     grid, start, end = d["grid"], tuple(d["start"]), tuple(d["end"])
     head = transcribe(grid) + f"\nS {_fmt(start)} E {_fmt(end)}"
     if d["task"] == "path":
-        lines, moves = _search_trace(grid, start, end)
-        pos, walk = start, [_fmt(start)]
+        lines, moves = _walk_trace(grid, start, end)
+        pos, path = start, []
         for m in moves:
+            path.append(f" {_fmt(pos)}{m}")
             pos = step(pos, m)
-            walk.append(f"{m} {_fmt(pos)}")
-        return "\n".join(
-            [
-                head + ". search, nearest to E first",
-                *lines,
-                "path: " + " ".join(walk),
-                "answer: " + " ".join(moves),
-            ]
-        )
+        slots = path_slots(grid)
+        pad = PAD * (slots - len(moves)) if slots else ""
+        return "\n".join([head + ". right hand on the wall, facing U", *lines, "path:" + "".join(path) + pad])
     options = ", ".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(d["options"]))
     letter = d["answer_letter"]
     if d["task"] == "direction":

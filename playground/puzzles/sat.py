@@ -12,6 +12,7 @@ import ast
 import random
 import re
 from dataclasses import dataclass
+from itertools import product
 from math import comb
 from typing import Any
 
@@ -180,16 +181,48 @@ def dpll(n: int, clauses: list[list[int]]) -> tuple[list[bool] | None, list[str]
     return [found[v] for v in range(1, n + 1)], log
 
 
+BRUTE_FORCE_UP_TO = 4  # traces try every assignment up to this many variables (16 lines), DPLL beyond
+
+
+def first_false(clauses: list[list[int]], values: tuple[bool, ...]) -> int | None:
+    """The 1-based index of the first clause that `values` (x1, x2, ...) makes false, or None."""
+    return next(
+        (i for i, c in enumerate(clauses, 1) if all(values[abs(lit) - 1] != (lit > 0) for lit in c)),
+        None,
+    )
+
+
+def _brute_force_lines(n: int, clauses: list[list[int]]) -> tuple[list[str], tuple[bool, ...] | None]:
+    """One line per assignment, True before False ("TTF: c4 false"), up to the first that satisfies every clause.
+
+    With three variables every clause rules out exactly one assignment, so each line is a single look-up of the
+    clause that the assignment falsifies: a step a small model can learn. The first satisfying assignment in this
+    order is the one DPLL finds (lowest variable first, True before False).
+    """
+    lines = [f"{n} vars, {len(clauses)} clauses. try every assignment of x1..x{n}, True first:"]
+    for values in product((True, False), repeat=n):
+        word = "".join("T" if v else "F" for v in values)
+        bad = first_false(clauses, values)
+        if bad is None:
+            return [*lines, f"{word}: all true"], values
+        lines.append(f"{word}: c{bad} false")
+    return [*lines, "no assignment works"], None
+
+
 def trace(instance: Instance) -> str:
     n, clauses = instance.data["n_vars"], instance.data["clauses"]
-    solution, log = dpll(n, clauses)
-    lines = [f"{n} vars, {len(clauses)} clauses. DPLL with unit propagation."] + log
-    if solution is not None:
-        lines.append("check every clause:")
-        for i, c in enumerate(clauses, 1):
-            lit = next(lit for lit in c if solution[abs(lit) - 1] == (lit > 0))
-            lines.append(f"c{i} {fmt_clause(c)} ok x{abs(lit)}={'T' if lit > 0 else 'F'}")
-        lines.append("all clauses satisfied")
+    if n <= BRUTE_FORCE_UP_TO:
+        lines, found = _brute_force_lines(n, clauses)
+        solution = None if found is None else list(found)
+    else:
+        solution, log = dpll(n, clauses)
+        lines = [f"{n} vars, {len(clauses)} clauses. DPLL with unit propagation."] + log
+        if solution is not None:
+            lines.append("check every clause:")
+            for i, c in enumerate(clauses, 1):
+                lit = next(lit for lit in c if solution[abs(lit) - 1] == (lit > 0))
+                lines.append(f"c{i} {fmt_clause(c)} ok x{abs(lit)}={'T' if lit > 0 else 'F'}")
+            lines.append("all clauses satisfied")
     value = "Unsatisfiable" if solution is None else ", ".join(str(v) for v in solution)
     return "\n".join(lines + [f"answer: {value}"])
 

@@ -12,7 +12,7 @@ import gradio as gr
 from playground.chat_session import finalize_pending, message_text, stream_turn, user_message
 from playground.engine import GenerationRequest
 from playground.loading import QUANTS, ModelLoadError
-from playground.presets import PRESETS, choices
+from playground.presets import PRESETS, TINY_EXAMPLES, choices
 from playground.thinking import DEFAULT_WRAPUP
 from playground.ui.state import AppState, OnShow
 
@@ -44,8 +44,7 @@ def example_prompts(state: AppState) -> list[str]:
     if loaded is not None and loaded.name == "tiny":
         from playground.puzzles import generate
 
-        # held-out puzzles the shipped tiny reasoner solves (tests/test_tiny_reasoner.py guards them)
-        return [generate("sat", 1, 1).prompt, generate("spatial_map", 1, 14).prompt, generate("math", 1, 25).prompt]
+        return [generate(family, 1, seed).prompt for family, seed in TINY_EXAMPLES]
     return ["How many positive divisors does 360 have?", "Is 3599 prime? Think it through."]
 
 
