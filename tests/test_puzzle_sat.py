@@ -171,8 +171,19 @@ def _follow_trace(inst: Instance) -> dict[int, bool]:
 
 
 def _check_brute_force(inst: Instance, text: str) -> None:
-    """Every assignment in order, True first, each with the first clause it falsifies, up to the first solution."""
+    """Each clause with the assignments that falsify it, then every assignment in order, True first, with the first
+    clause it falsifies, up to the first solution."""
     n, clauses = inst.data["n_vars"], inst.data["clauses"]
+    listed = re.findall(r"^c(\d+) \((.*)\) false at ((?:[TF]+ ?)+)$", text, flags=re.MULTILINE)
+    assert [int(i) for i, _, _ in listed] == list(range(1, len(clauses) + 1))
+    for (_, lits, words), clause in zip(listed, clauses):
+        assert lits == " ".join(f"x{x}" if x > 0 else f"-x{-x}" for x in clause)
+        falsified = [
+            w
+            for w in (["T" if v else "F" for v in vals] for vals in itertools.product((True, False), repeat=n))
+            if all((w[abs(lit) - 1] == "T") != (lit > 0) for lit in clause)
+        ]
+        assert words.split() == ["".join(w) for w in falsified] and len(falsified) == 2 ** (n - 3)
     lines = re.findall(r"^([TF]+): (?:c(\d+) false|all true)$", text, flags=re.MULTILINE)
     order = ["".join("T" if v else "F" for v in vals) for vals in itertools.product((True, False), repeat=n)]
     assert [word for word, _ in lines] == order[: len(lines)]
