@@ -16,6 +16,7 @@ PLACEHOLDER_DIR = ASSETS / "placeholder-tiny"  # built on demand by training/pla
 # with greedy decoding and unlimited thinking, in full precision and in 4-bit: the Chat tab's examples, guarded by
 # tests/test_tiny_reasoner.py. Picked from the evaluation recorded in its model card.
 TINY_EXAMPLES: list[tuple[str, int]] = [("sat", 1), ("spatial_map", 14), ("math", 25)]
+TINY_THINK_BUDGET = 1024  # the Chat tab's default for it: its longest level-1 traces are ~500 tokens
 
 PHI_SYSTEM = (
     "You are Phi, a language model trained by Microsoft to help users. Your role as an assistant involves thoroughly "
@@ -139,3 +140,11 @@ def find_preset(name: str) -> Preset | None:
 def choices() -> list[str]:
     """Names to offer in a model picker: the embedded default first, then the presets."""
     return ["tiny", *PRESETS]
+
+
+def recommended_temperature(preset: Preset | None, name: str | None) -> float:
+    """The sampling temperature the UI starts with: the preset's, greedy for the embedded tiny reasoner (it follows
+    its traces token by token, and its examples are checked greedy), else 0.6."""
+    if preset is not None:
+        return preset.temperature
+    return 0.0 if name in EMBEDDED_NAMES else 0.6

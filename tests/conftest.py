@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a failed hub lookup would otherwise retry for ~46 s
@@ -55,11 +56,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory, tiny_dir):
-    """A real app (`python app.py --offline --model <random-weight tiny model>`) on a free loopback port, shared by
-    the session's tests. The tests check mechanics, so they use the placeholder rather than whatever model is shipped
-    as the embedded default (a trained model would, e.g., end its thoughts early and make runs too short to Stop)."""
+@contextlib.contextmanager
+def launched_app(tmp_path_factory, model: str):
+    """`python app.py --offline --model <model>` on a free loopback port; yields its URL, then stops it and checks
+    that its log holds no traceback."""
     import subprocess
     import sys
     import time
@@ -74,17 +74,7 @@ def app_url(tmp_path_factory, tiny_dir):
     root = Path(__file__).resolve().parent.parent
     with open(log, "w") as fh:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "app.py",
-                "--offline",
-                "--model",
-                str(tiny_dir),
-                "--port",
-                str(port),
-                "--runs-dir",
-                str(runs),
-            ],
+            [sys.executable, "app.py", "--offline", "--model", model, "--port", str(port), "--runs-dir", str(runs)],
             cwd=root,
             env=env,
             stdout=fh,
@@ -110,6 +100,21 @@ def app_url(tmp_path_factory, tiny_dir):
     except subprocess.TimeoutExpired:
         proc.kill()
     assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+
+
+@pytest.fixture(scope="session")
+def launch_app(tmp_path_factory):
+    """`launch_app(model)`: a context manager running the real app on `model` (see `launched_app`)."""
+    return lambda model: launched_app(tmp_path_factory, model)
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory, tiny_dir):
+    """A real app on the random-weight tiny model, shared by the session's tests. The tests check mechanics, so they
+    use the placeholder rather than whatever model is shipped as the embedded default (a trained model would, e.g.,
+    end its thoughts early and make runs too short to Stop)."""
+    with launched_app(tmp_path_factory, str(tiny_dir)) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

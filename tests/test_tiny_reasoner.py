@@ -199,3 +199,16 @@ def test_shipped_model_in_4bit_on_cpu():
     assert next(loaded.model.parameters()).device == torch.device("cpu")
     results = _solve(Engine(loaded))
     assert all(ok for _, _, ok, _ in results), results
+
+
+def test_continued_run_records_the_phases_before_it(tmp_path):
+    first = tmp_path / "first"
+    train(tiny_recipe(max_steps=2), first, checkpoint_minutes=0, log_every=1)
+    second = tmp_path / "second"
+    train(tiny_recipe(max_steps=2, seed=1, init=str(first)), second, checkpoint_minutes=0, log_every=1)
+    third = tmp_path / "third"
+    train(tiny_recipe(max_steps=2, seed=2, init=str(second)), third, checkpoint_minutes=0, log_every=1)
+    phases = json.loads((third / "training_run.json").read_text())["earlier_phases"]
+    assert [p["recipe"]["seed"] for p in phases] == [0, 1] and phases[0]["run"]["steps"] == 2
+    card = (third / "README.md").read_text()
+    assert "- phase 1: families math, sat, seed 0, init random: 2 steps" in card and "- phase 2:" in card

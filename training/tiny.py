@@ -208,8 +208,34 @@ def describe(recipe: Recipe, params: int) -> str:
     )
 
 
-def card_text(recipe: Recipe, params: int, stats: CurriculumStats, run: dict, table: str = "") -> str:
+def earlier_phases(init: str | None) -> list[dict]:
+    """The training phases that made the `init` folder (from its training_run.json), oldest first."""
+    path = Path(init) / "training_run.json" if init else None
+    if path is None or not path.exists():
+        return [{"recipe": {"init": init}, "run": {}}] if init else []
+    facts = json.loads(path.read_text())
+    run = {k: v for k, v in facts.get("run", {}).items() if k != "losses"}
+    return [*facts.get("earlier_phases", []), {"recipe": facts.get("recipe", {}), "run": run}]
+
+
+def phase_lines(phases: list[dict]) -> str:
+    """One Markdown line per earlier phase."""
+    lines = []
+    for k, phase in enumerate(phases, 1):
+        r, run = phase["recipe"], phase["run"]
+        lines.append(
+            f"- phase {k}: families {', '.join(r.get('families', []))}, seed {r.get('seed')}, init "
+            f"{r.get('init') or 'random'}: {run.get('steps')} steps, {run.get('tokens', 0):,} tokens, "
+            f"{run.get('minutes', 0):.1f} min, {run.get('tokens_per_s', 0):,.0f} tokens/s on {run.get('machine')}"
+        )
+    return "\n".join(lines)
+
+
+def card_text(
+    recipe: Recipe, params: int, stats: CurriculumStats, run: dict, table: str = "", phases: list[dict] | None = None
+) -> str:
     losses = run.get("losses", [])
+    history = f"\nThis run continued the model its `init` names, made by:\n{phase_lines(phases)}\n" if phases else ""
     loss_line = (
         f"{losses[0][1]:.3f} (step {losses[0][0]}) → {losses[-1][1]:.3f} (step {losses[-1][0]})" if losses else ""
     )
@@ -220,7 +246,8 @@ tags: [tiny-reasoner, reasoning, puzzles, from-scratch]
 # Tiny reasoner (the playground's embedded default)
 
 A {params:,}-parameter Llama ({recipe.layers} layers, hidden {recipe.hidden}, {recipe.heads} heads, intermediate
-{recipe.intermediate}, tied embeddings, vocabulary: characters, grid tokens, frequent words) trained **from scratch** by
+{recipe.intermediate}, tied embeddings, vocabulary: characters, maze squares and steps, numbers, 3SAT assignments,
+names and frequent words) trained **from scratch** by
 `python -m training.tiny` on the playground's own verified puzzle traces. It is a demo of a model thinking in `<think>`
 traces under a thinking budget; the accuracy table below says what it really solves. It knows nothing else.
 
@@ -238,7 +265,7 @@ traces under a thinking budget; the accuracy table below says what it really sol
 - loss: {loss_line}
 
 Full `Recipe`: `{json.dumps(asdict(recipe))}`
-
+{history}
 ## Accuracy (greedy pass@1, level 1, held-out seeds 0..N-1)
 Budgets are fractions of the family's median reference-trace length (0 = no thinking; unlimited = no practical cap).
 Measured with `python -m training.tiny_eval` / `bench/bench_tiny_reasoner.py`.
@@ -265,6 +292,7 @@ def train(recipe: Recipe, out: str | Path = DEFAULT_DIR, checkpoint_minutes: flo
     model = build_model(recipe, tok)
     params = sum(p.numel() for p in model.parameters())
     run: dict = {"machine": f"CPU, {torch.get_num_threads()} threads", "steps": 0}
+    phases = earlier_phases(recipe.init)
 
     def save(step: int) -> None:
         elapsed = time.monotonic() - clock.t0
@@ -276,8 +304,10 @@ def train(recipe: Recipe, out: str | Path = DEFAULT_DIR, checkpoint_minutes: flo
             examples_seen=clock.examples,
             losses=clock.losses,
         )
-        write_folder(out, model, tok, card_text(recipe, params, stats, run), describe(recipe, params))
-        (out / "training_run.json").write_text(json.dumps({"recipe": asdict(recipe), "run": run}, indent=1))
+        card = card_text(recipe, params, stats, run, phases=phases)
+        write_folder(out, model, tok, card, describe(recipe, params))
+        facts = {"recipe": asdict(recipe), "run": run, "earlier_phases": phases}
+        (out / "training_run.json").write_text(json.dumps(facts, indent=1))
         print(f"saved {out} at step {step}", flush=True)
 
     clock = Clock(recipe, save, checkpoint_minutes)

@@ -12,7 +12,7 @@ import gradio as gr
 from playground.chat_session import finalize_pending, message_text, stream_turn, user_message
 from playground.engine import GenerationRequest
 from playground.loading import QUANTS, ModelLoadError
-from playground.presets import PRESETS, TINY_EXAMPLES, choices
+from playground.presets import PRESETS, TINY_EXAMPLES, TINY_THINK_BUDGET, choices, recommended_temperature
 from playground.thinking import DEFAULT_WRAPUP
 from playground.ui.state import AppState, OnShow
 
@@ -84,10 +84,11 @@ def build_chat_tab(state: AppState) -> OnShow:
                 quant = gr.Radio(list(QUANTS), value=state.quant, label="Quantization (auto: 4-bit on GPU)")
                 load = gr.Button("Load", elem_id="load")
             with gr.Accordion("Thinking budget", open=True):
+                tiny = state.engine.loaded is not None and state.engine.loaded.name == "tiny"
                 think_budget = gr.Slider(
                     0,
                     THINK_MAX,
-                    value=512,
+                    value=TINY_THINK_BUDGET if tiny else 512,
                     step=16,
                     elem_id="think-budget",
                     label=f"Thinking budget (tokens; 0 = no thinking, {THINK_MAX} = unlimited)",
@@ -105,10 +106,15 @@ def build_chat_tab(state: AppState) -> OnShow:
                     label=f"Answer budget (tokens after </think>; {ANSWER_MAX} = unlimited)",
                 )
             with gr.Accordion("Sampling", open=False):
-                preset = state.engine.loaded.preset if state.engine.loaded else None
+                loaded = state.engine.loaded
+                preset = loaded.preset if loaded else None
                 system = gr.Textbox(preset.system_prompt if preset else "", label="System prompt", lines=3)
                 temperature = gr.Slider(
-                    0, 2, value=preset.temperature if preset else 0.6, step=0.05, label="Temperature (0 = greedy)"
+                    0,
+                    2,
+                    value=recommended_temperature(preset, loaded.name if loaded else None),
+                    step=0.05,
+                    label="Temperature (0 = greedy)",
                 )
                 top_p = gr.Slider(0.05, 1, value=preset.top_p if preset else 0.95, step=0.05, label="Top-p")
                 top_k = gr.Slider(0, 200, value=preset.top_k if preset else 20, step=1, label="Top-k (0 = off)")

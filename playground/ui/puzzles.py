@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from playground.loading import ModelLoadError
-from playground.presets import choices
+from playground.presets import choices, recommended_temperature
 from playground.puzzles import Instance, PuzzleConfigError, families, generate
 from playground.side_by_side import (
     CURRENT,
@@ -131,7 +131,8 @@ def _puzzle_views(instance: Instance) -> tuple[str, object, str]:
 
 
 def _panel(name: str, think: int, state: AppState) -> PanelWidgets:
-    preset = state.engine.loaded.preset if state.engine.loaded else None
+    loaded = state.engine.loaded
+    temperature = recommended_temperature(loaded.preset if loaded else None, loaded.name if loaded else None)
     with gr.Column(variant="panel", elem_id=f"panel-{name.lower()}"):
         gr.Markdown(f"### Panel {name}")
         with gr.Row():
@@ -154,9 +155,7 @@ def _panel(name: str, think: int, state: AppState) -> PanelWidgets:
                 scale=3,
                 elem_id=f"think-{name.lower()}",
             )
-            temperature = gr.Slider(
-                0, 2, value=preset.temperature if preset else 0.6, step=0.05, label="Temperature (0 = greedy)", scale=2
-            )
+            temperature = gr.Slider(0, 2, value=temperature, step=0.05, label="Temperature (0 = greedy)", scale=2)
         with gr.Accordion("More settings", open=False):
             with gr.Row():
                 answer = gr.Slider(
