@@ -174,10 +174,10 @@ def _check_brute_force(inst: Instance, text: str) -> None:
     """Each clause with the assignments that falsify it, then every assignment in order, True first, with the first
     clause it falsifies, up to the first solution."""
     n, clauses = inst.data["n_vars"], inst.data["clauses"]
-    listed = re.findall(r"^c(\d+) \((.*)\) false at ((?:[TF]+ ?)+)$", text, flags=re.MULTILINE)
+    listed = re.findall(r"^c(\d+): \((.*)\) false at ((?:[TF]+ ?)+)$", text, flags=re.MULTILINE)
     assert [int(i) for i, _, _ in listed] == list(range(1, len(clauses) + 1))
     for (_, lits, words), clause in zip(listed, clauses):
-        assert lits == " ".join(f"x{x}" if x > 0 else f"-x{-x}" for x in clause)
+        assert lits == " OR ".join(f"x{x}" if x > 0 else f"-x{-x}" for x in clause)
         falsified = [
             w
             for w in (["T" if v else "F" for v in vals] for vals in itertools.product((True, False), repeat=n))

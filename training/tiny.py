@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+from tokenizers import AddedToken
 from transformers import (
     AutoTokenizer,
     GenerationConfig,
@@ -42,7 +43,7 @@ from training.curriculum import (
     pad_collate,
     token_batches,
 )
-from training.tiny_tokenizer import build_tokenizer, frequent_words
+from training.tiny_tokenizer import FIXED_TOKENS, build_tokenizer, frequent_words
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "assets" / "tiny-reasoner"
 DEFAULT_FAMILIES = ["sat", "maze", "tsp", "spatial_map"]
@@ -162,9 +163,13 @@ def vocabulary(recipe: Recipe, per_family: int = 300) -> list[str]:
 
 
 def build_tiny_tokenizer(recipe: Recipe):
-    """The run's tokenizer: the one of `recipe.init` when continuing a model, else characters + grid + words."""
+    """The run's tokenizer: characters + fixed puzzle tokens + the run's words; when continuing a model, the
+    model's own tokenizer with any fixed tokens added since it was made (`build_model` grows the embeddings)."""
     if recipe.init:
-        return AutoTokenizer.from_pretrained(recipe.init)
+        tok = AutoTokenizer.from_pretrained(recipe.init)
+        vocab = tok.get_vocab()
+        tok.add_tokens([AddedToken(t, normalized=False) for t in FIXED_TOKENS if t not in vocab])
+        return tok
     return build_tokenizer(model_max_length=recipe.max_positions, open_think=True, words=vocabulary(recipe))
 
 
@@ -184,6 +189,8 @@ def build_model(recipe: Recipe, tok) -> LlamaForCausalLM:
     )
     torch.manual_seed(recipe.seed)
     model = LlamaForCausalLM.from_pretrained(recipe.init) if recipe.init else LlamaForCausalLM(config)
+    if model.get_input_embeddings().num_embeddings < len(tok):  # tokens added to a continued model's tokenizer
+        model.resize_token_embeddings(len(tok), pad_to_multiple_of=32)
     model.generation_config = GenerationConfig(
         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, max_new_tokens=2048
     )
