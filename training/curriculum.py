@@ -88,13 +88,14 @@ def build_curriculum(
     tokenizer,
     families: Sequence[str],
     levels: Sequence[int],
-    per_family: int,
+    per_family: int | dict[str, int],
     seed: int = 0,
     p_nothink: float = 0.1,
     p_cut: float = 0.1,
     max_tokens: int = 2560,
 ) -> tuple[list[dict[str, list[int]]], CurriculumStats]:
-    """`per_family` verified examples of each family (spread over `levels`), shuffled deterministically from `seed`."""
+    """`per_family` verified examples of each family (an int, or a count per family name), spread over `levels` and
+    shuffled deterministically from `seed`."""
     rng = random.Random(seed)
     stats = CurriculumStats(examples={}, shapes={"full": 0, "no-think": 0, "cut-short": 0})
     examples: list[dict[str, list[int]]] = []
@@ -104,7 +105,8 @@ def build_curriculum(
         reserved = {lv: eval_prompts(name, lv) for lv in usable}
         kept, seed_i = 0, 0
         base = TRAIN_SEED_BASE + 1_000_000 * f_index + 100_000 * seed
-        while kept < per_family and usable:
+        wanted = per_family[name] if isinstance(per_family, dict) else per_family
+        while kept < wanted and usable:
             level = usable[kept % len(usable)]
             inst = fam.generate(base + seed_i, level)
             seed_i += 1

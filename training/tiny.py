@@ -57,6 +57,7 @@ class Recipe:
     families: list[str] = field(default_factory=lambda: list(DEFAULT_FAMILIES))
     levels: list[int] = field(default_factory=lambda: [1])
     per_family: int = 4000
+    mix: dict[str, float] = field(default_factory=dict)  # family -> multiplier of per_family (default 1)
     p_nothink: float = 0.1
     p_cut: float = 0.1
     hidden: int = 256  # multiples of 64: bitsandbytes 4-bit on CPU needs in_features % 64 == 0
@@ -259,8 +260,8 @@ names and frequent words) trained **from scratch** by
 traces under a thinking budget; the accuracy table below says what it really solves. It knows nothing else.
 
 ## Recipe
-- curriculum: level {recipe.levels} of {", ".join(recipe.families)}; {recipe.per_family} verified examples per
-  family from training seeds ≥ 10,000,000 (evaluation seeds 0–1999 reserved; instances whose prompt equals a reserved
+- curriculum: level {recipe.levels} of {", ".join(recipe.families)}; verified examples per family {stats.examples}
+  from training seeds ≥ 10,000,000 (evaluation seeds 0–1999 reserved; instances whose prompt equals a reserved
   evaluation prompt dropped: {stats.dropped_eval_overlap}); shapes {stats.shapes} (no-think p={recipe.p_nothink},
   cut-short p={recipe.p_cut}); {stats.total_tokens:,} tokens, {stats.target_tokens:,} of them trained (assistant part).
 - training: transformers Trainer, AdamW lr {recipe.lr} (warm-up {recipe.warmup_steps} steps, flat, linear decay to
@@ -293,7 +294,13 @@ def train(recipe: Recipe, out: str | Path = DEFAULT_DIR, checkpoint_minutes: flo
     print(f"tokenizer: {len(tok)} tokens", flush=True)
     t_data = time.monotonic()
     examples, stats = build_curriculum(
-        tok, recipe.families, recipe.levels, recipe.per_family, recipe.seed, recipe.p_nothink, recipe.p_cut
+        tok,
+        recipe.families,
+        recipe.levels,
+        {f: round(recipe.per_family * recipe.mix.get(f, 1.0)) for f in recipe.families},
+        recipe.seed,
+        recipe.p_nothink,
+        recipe.p_cut,
     )
     print(f"curriculum: {len(examples)} examples in {time.monotonic() - t_data:.0f}s: {stats}", flush=True)
     model = build_model(recipe, tok)
@@ -366,6 +373,9 @@ def main() -> None:
     parser.add_argument("--families", nargs="+", default=list(DEFAULT_FAMILIES))
     parser.add_argument("--levels", nargs="+", type=int, default=[1])
     parser.add_argument("--per-family", type=int, default=Recipe.per_family)
+    parser.add_argument(
+        "--mix", nargs="*", default=[], metavar="FAMILY=X", help="more or fewer examples of a family, e.g. maze=1.5"
+    )
     parser.add_argument("--layers", type=int, default=Recipe.layers)
     parser.add_argument("--hidden", type=int, default=Recipe.hidden)
     parser.add_argument("--heads", type=int, default=Recipe.heads)
@@ -391,6 +401,7 @@ def main() -> None:
         families=args.families,
         levels=args.levels,
         per_family=args.per_family,
+        mix={k: float(v) for k, v in (item.split("=", 1) for item in args.mix)},
         hidden=args.hidden,
         layers=args.layers,
         heads=args.heads,

@@ -90,7 +90,8 @@ def build_tokenizer(
     core.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS])
     fixed = FIXED_TOKENS
     core.add_tokens([AddedToken(t, special=False, normalized=False) for t in fixed])
-    known = set(fixed)
+    # " TTF" stays " " + "TTF": the clause list's assignments must be the same tokens as the lines that look them up
+    known = set(fixed) | {" " + t for t in ASSIGNMENT_TOKENS}
     core.add_tokens([AddedToken(w, special=False, normalized=False) for w in dict.fromkeys(words) if w not in known])
     return PreTrainedTokenizerFast(
         clean_up_tokenization_spaces=False,
