@@ -174,19 +174,15 @@ def _check_brute_force(inst: Instance, text: str) -> None:
     """Each clause with the assignments that falsify it, then every assignment in order, True first, with the first
     clause it falsifies, up to the first solution."""
     n, clauses = inst.data["n_vars"], inst.data["clauses"]
-    listed = re.findall(r"^c(\d+): \((.*)\) false at ((?:[TF]+ ?)+)$", text, flags=re.MULTILINE)
+    listed = re.findall(r"^c(\d+)=\((.*)\) false at ((?:[TF]+=c\d+ ?)+)$", text, flags=re.MULTILINE)
     assert [int(i) for i, _, _ in listed] == list(range(1, len(clauses) + 1))
-    for (_, lits, words), clause in zip(listed, clauses):
+    every = ["".join(w) for w in itertools.product("TF", repeat=n)]
+    for (i, lits, words), clause in zip(listed, clauses):
         assert lits == " OR ".join(f"x{x}" if x > 0 else f"-x{-x}" for x in clause)
-        falsified = [
-            w
-            for w in (["T" if v else "F" for v in vals] for vals in itertools.product((True, False), repeat=n))
-            if all((w[abs(lit) - 1] == "T") != (lit > 0) for lit in clause)
-        ]
-        assert words.split() == ["".join(w) for w in falsified] and len(falsified) == 2 ** (n - 3)
-    lines = re.findall(r"^([TF]+): (?:c(\d+) false|all true)$", text, flags=re.MULTILINE)
-    order = ["".join("T" if v else "F" for v in vals) for vals in itertools.product((True, False), repeat=n)]
-    assert [word for word, _ in lines] == order[: len(lines)]
+        falsified = [w for w in every if all((w[abs(lit) - 1] == "T") != (lit > 0) for lit in clause)]
+        assert words.split() == [f"{w}=c{i}" for w in falsified] and len(falsified) == 2 ** (n - 3)
+    lines = re.findall(r"^([TF]+)=(?:c(\d+) false|none, all true)$", text, flags=re.MULTILINE)
+    assert [word for word, _ in lines] == every[: len(lines)]
     for word, bad in lines:
         values = [ch == "T" for ch in word]
         falsified = [i for i, c in enumerate(clauses, 1) if all(values[abs(lit) - 1] != (lit > 0) for lit in c)]

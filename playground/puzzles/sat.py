@@ -206,25 +206,26 @@ def falsifying(n: int, clause: list[int]) -> list[tuple[bool, ...]]:
 
 
 def _brute_force_lines(n: int, clauses: list[list[int]]) -> tuple[list[str], tuple[bool, ...] | None]:
-    """Each clause with the assignments that make it false ("c4: (-x1 OR -x2 OR x3) false at TTF"), then one line per
-    assignment in order, True before False, naming the first clause it falsifies ("TTF: c4 false"), up to the first
-    assignment that falsifies none.
+    """Each clause with the assignments that make it false ("c4=(-x1 OR -x2 OR x3) false at TTF=c4"), then one line
+    per assignment in order, True before False, with the first clause it falsifies ("TTF=c4 false"), up to the first
+    assignment that falsifies none ("FTT=none, all true").
 
     A clause is false exactly when all its literals are: at one assignment of its three variables (two of four
-    variables). Written out first, "which clause does TTF falsify?" becomes a look-up of the same token, a step a
-    small model can learn (without them, a 4-layer model had not learned the look-up after 45 CPU-minutes). Each
-    clause is written as the prompt writes it (one token for the tiny reasoner, training/tiny_tokenizer.py). The
-    first satisfying assignment in this order is DPLL's (lowest variable first, True before False).
+    variables). Each step is then a copy of the token after a unique one, the look-up a small model learns first:
+    the clause after its label (written as the prompt writes it; one token for the tiny reasoner), and the clause
+    after an assignment already listed. (Written as "TTF: c4 false" with a search over the prompt's clauses, or with
+    the label a few tokens away, a 4-layer model had not learned the look-ups in 30-45 CPU-minutes.) The first
+    satisfying assignment in this order is DPLL's (lowest variable first, True before False).
     """
     lines = [f"{n} vars, {len(clauses)} clauses. each clause is false at:"]
     for i, c in enumerate(clauses, 1):
-        lines.append(f"c{i}: {fmt_clause(c, ' OR ')} false at " + " ".join(_word(v) for v in falsifying(n, c)))
+        lines.append(f"c{i}={fmt_clause(c, ' OR ')} false at " + " ".join(f"{_word(v)}=c{i}" for v in falsifying(n, c)))
     lines.append(f"try every assignment of x1..x{n}, True first:")
     for values in product((True, False), repeat=n):
         bad = first_false(clauses, values)
         if bad is None:
-            return [*lines, f"{_word(values)}: all true"], values
-        lines.append(f"{_word(values)}: c{bad} false")
+            return [*lines, f"{_word(values)}=none, all true"], values
+        lines.append(f"{_word(values)}=c{bad} false")
     return [*lines, "no assignment works"], None
 
 
