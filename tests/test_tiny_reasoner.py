@@ -105,7 +105,7 @@ def test_tokenizer_words_are_single_tokens_and_text_round_trips():
     assert tok.tokenize("c1: (-x1 OR x2)") == ["c1", ":", " ", "(", "-x1", " OR", " x2", ")"]
     assert tok.tokenize("0-3=3 (2,5)#") == ["0-3", "=", "3", " ", "(2,5)", "#"]
     # a walk step, a number, a 3SAT assignment and a spatial-map name are one token each
-    assert tok.tokenize(" (2,5)L. 15+3=18 TTFT: c4") == [  # the clause list writes " TTFT" as " " + "TTFT"
+    assert tok.tokenize(" (2,5)L. 15+3=18 TTFT=c4") == [  # the clause list writes " TTFT" as " " + "TTFT"
         " (2,5)L",
         ".",
         " ",
@@ -116,8 +116,8 @@ def test_tokenizer_words_are_single_tokens_and_text_round_trips():
         "18",
         " ",
         "TTFT",
-        ":",
-        " c4",
+        "=",
+        "c4",
     ]
     # a spatial-map statement is its subject, its relation and its object; a 3SAT clause is one token
     assert tok.tokenize("Fox Books is to the Southwest of Owl Library") == [
