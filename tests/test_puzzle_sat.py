@@ -174,7 +174,7 @@ def _check_brute_force(inst: Instance, text: str) -> None:
     """Each clause with the assignments that falsify it, then every assignment in order, True first, with the first
     clause it falsifies, up to the first solution."""
     n, clauses = inst.data["n_vars"], inst.data["clauses"]
-    listed = re.findall(r"^c(\d+)=\((.*)\) false at ((?:[TF]+=c\d+ ?)+)$", text, flags=re.MULTILINE)
+    listed = re.findall(r"^c(\d+): \((.*)\) false at ((?:[TF]+=c\d+ ?)+)$", text, flags=re.MULTILINE)
     assert [int(i) for i, _, _ in listed] == list(range(1, len(clauses) + 1))
     every = ["".join(w) for w in itertools.product("TF", repeat=n)]
     for (i, lits, words), clause in zip(listed, clauses):

@@ -91,7 +91,8 @@ def test_reference_passes_and_trace_reasons_with_the_statements(level):
         tr = sm.trace(inst)
         assert tr.isascii() and tr.splitlines()[-1] == inst.reference
         assert verify(inst, tr).correct
-        cited = re.findall(r"^  (.+ is to the \w+ of .+?) -> ", tr, re.MULTILINE)
+        # chains cite "  A is to the X of B -> ...", sketches " A is to the X of B=(5,5) so ..."
+        cited = re.findall(r"^ {1,2}(\w.* is to the \w+ of .+?)(?: -> |=\(\d,\d\) so )", tr, re.MULTILINE)
         assert cited and all(c + "." in inst.prompt for c in cited)  # only real statements are used
         json.dumps(inst.to_json())
     if level == 1:
@@ -207,8 +208,27 @@ def test_verdict_explains_with_coordinates_and_statements():
     assert "Red Barn (3, 3)" in why and "Sun Deli (4, 4)" in why and "Wolf Den" not in why
 
 
-def test_hand_trace():
+def test_hand_trace_sketches_a_small_tree_on_a_grid():
     assert sm.trace(HAND).splitlines() == [
+        "Q: In which direction is Lake Inn relative to Oak Cafe?",
+        "sketch: Oak Cafe=(5,5)",
+        " Fox Books is to the Northeast of Oak Cafe=(5,5) so Fox Books=(6,6)",
+        " Lake Inn is to the Northeast of Fox Books=(6,6) so Lake Inn=(7,7)",
+        " Lake Inn=(7,7) Oak Cafe=(5,5)",
+        " x 7>5 east",
+        " y 7>5 north",
+        "Lake Inn is Northeast of Oak Cafe",
+        "Northeast is option A",
+        "Final Answer: A",
+    ]
+
+
+def test_hand_trace_chains_statements_on_a_bigger_map():
+    # the same question with a sixth object: too big to sketch, so the trace follows chains of statements per axis
+    data = {**HAND.data, "objects": HAND.data["objects"] + [{"name": f"o{k}", "x": 9, "y": 9} for k in range(3)]}
+    data["statements"] = HAND.data["statements"] + [[f"o{k}", "Northeast", "Lake Inn"] for k in range(3)]
+    big = Instance("spatial_map", 1, 0, "", "Final Answer: A", data)
+    assert sm.trace(big).splitlines() == [
         "Q: In which direction is Lake Inn relative to Oak Cafe?",
         " x: from Oak Cafe",
         "  Fox Books is to the Northeast of Oak Cafe -> Fox Books east of Oak Cafe",
@@ -222,6 +242,24 @@ def test_hand_trace():
         "Northeast is option A",
         "Final Answer: A",
     ]
+
+
+def test_every_level_1_trace_is_a_sketch_whose_comparisons_give_the_answer():
+    for seed in range(300):
+        inst = generate(seed, 1)
+        lines = sm.trace(inst).splitlines()
+        assert lines[1].startswith("sketch: ")
+        q = inst.data["question"]
+        pos = dict(re.findall(r" (\w+ \w+)=\((\d,\d)\)", "\n".join(lines[2:-5])))
+        xa, ya = map(int, pos[q["target"]].split(","))
+        xb, yb = map(int, pos[q["ref"]].split(","))
+        assert (xa > xb, ya > yb) == {
+            "Northeast": (1, 1),
+            "Northwest": (0, 1),
+            "Southwest": (0, 0),
+            "Southeast": (1, 0),
+        }[q["answer_text"]]
+        assert verify(inst, "\n".join(lines)).correct
 
 
 def test_deterministic_and_seed_sensitive():

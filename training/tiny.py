@@ -208,11 +208,11 @@ def write_folder(out: Path, model, tok, card: str, description: str) -> None:
 
 
 def describe(recipe: Recipe, params: int) -> str:
-    fams = ", ".join(f.replace("_", " ") for f in recipe.families)
+    """The banner's description of a freshly trained model (tiny_eval adds what it solves)."""
+    fams = ", ".join(get_family(f).title.split(" (")[0] for f in recipe.families)
     return (
         f"a {params / 1e6:.1f}M-parameter demo reasoner trained from scratch on CPU on small puzzles "
-        f"(level {'/'.join(map(str, recipe.levels))} of {fams}): it thinks in <think> traces written like "
-        "the puzzle solvers'; see its model card for what it solves"
+        f"(level {'/'.join(map(str, recipe.levels))} of {fams}) that thinks in <think> traces like the solvers'"
     )
 
 

@@ -49,7 +49,19 @@ CLAUSE_TOKENS = [
     for signs in product((False, True), repeat=3)
 ]
 RELATION_TOKENS = [f" is to the {d} of" for d in ("Northeast", "Northwest", "Southwest", "Southeast")]
-FIXED_TOKENS = THINK_TOKENS + GRID_TOKENS + NUMBER_TOKENS + ASSIGNMENT_TOKENS + CLAUSE_TOKENS + RELATION_TOKENS
+# A 3SAT clause label with its colon and space, "c4: ", as the prompt writes it before the clause: the clause is then
+# the token right after a unique one (with "c4", ":", " " it was three tokens away, and a 4-layer model mis-copied
+# clauses into its table). Level-1 formulas have at most 32 clauses.
+CLAUSE_LABEL_TOKENS = [f"c{i}: " for i in range(1, 41)]
+FIXED_TOKENS = (
+    THINK_TOKENS
+    + GRID_TOKENS
+    + NUMBER_TOKENS
+    + ASSIGNMENT_TOKENS
+    + CLAUSE_TOKENS
+    + RELATION_TOKENS
+    + CLAUSE_LABEL_TOKENS
+)
 # A two-word name ("Owl Library", "Final Answer"), a word or a letter with its leading space, a 3SAT literal or clause
 # name, a TSP leg "0-3", an arrow, answer tags.
 WORD = re.compile(

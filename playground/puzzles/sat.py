@@ -206,20 +206,23 @@ def falsifying(n: int, clause: list[int]) -> list[tuple[bool, ...]]:
 
 
 def _brute_force_lines(n: int, clauses: list[list[int]]) -> tuple[list[str], tuple[bool, ...] | None]:
-    """Each clause with the assignments that make it false ("c4=(-x1 OR -x2 OR x3) false at TTF=c4"), then one line
+    """Each clause with the assignments that make it false ("c4: (-x1 OR -x2 OR x3) false at TTF=c4"), then one line
     per assignment in order, True before False, with the first clause it falsifies ("TTF=c4 false"), up to the first
     assignment that falsifies none ("FTT=none, all true").
 
     A clause is false exactly when all its literals are: at one assignment of its three variables (two of four
     variables). Each step is then a copy of the token after a unique one, the look-up a small model learns first:
-    the clause after its label (written as the prompt writes it; one token for the tiny reasoner), and the clause
+    the clause after its label "c4: " (both written as the prompt writes them; one token each for the tiny reasoner,
+    whose first 100-minute run mis-copied clauses when "c4", ":", " " were three tokens), and the clause
     after an assignment already listed. (Written as "TTF: c4 false" with a search over the prompt's clauses, or with
     the label a few tokens away, a 4-layer model had not learned the look-ups in 30-45 CPU-minutes.) The first
     satisfying assignment in this order is DPLL's (lowest variable first, True before False).
     """
     lines = [f"{n} vars, {len(clauses)} clauses. each clause is false at:"]
     for i, c in enumerate(clauses, 1):
-        lines.append(f"c{i}={fmt_clause(c, ' OR ')} false at " + " ".join(f"{_word(v)}=c{i}" for v in falsifying(n, c)))
+        lines.append(
+            f"c{i}: {fmt_clause(c, ' OR ')} false at " + " ".join(f"{_word(v)}=c{i}" for v in falsifying(n, c))
+        )
     lines.append(f"try every assignment of x1..x{n}, True first:")
     for values in product((True, False), repeat=n):
         bad = first_false(clauses, values)
