@@ -211,13 +211,13 @@ def test_verdict_explains_with_coordinates_and_statements():
 def test_hand_trace_sketches_a_small_tree_on_a_grid():
     assert sm.trace(HAND).splitlines() == [
         "Q: In which direction is Lake Inn relative to Oak Cafe?",
-        "sketch: Oak Cafe=(5,5)",
+        "sketch: the first object at (5,5), x east, y north",
         " Fox Books is to the Northeast of Oak Cafe=(5,5) so Fox Books=(6,6)",
         " Lake Inn is to the Northeast of Fox Books=(6,6) so Lake Inn=(7,7)",
         " Lake Inn=(7,7) Oak Cafe=(5,5)",
         " x 7>5 east",
         " y 7>5 north",
-        "Lake Inn is Northeast of Oak Cafe",
+        " so Lake Inn is Northeast of Oak Cafe",
         "Northeast is option A",
         "Final Answer: A",
     ]

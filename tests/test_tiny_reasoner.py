@@ -7,13 +7,15 @@ import re
 
 import pytest
 import torch
+from tokenizers import AddedToken
+from transformers import LlamaConfig, LlamaForCausalLM
 
 from playground.engine import Engine, GenerationRequest
 from playground.loading import load_model
 from playground.presets import TINY_EXAMPLES
 from playground.puzzles import generate, get_family
 from training.curriculum import IGNORE, build_curriculum, eval_prompts
-from training.tiny import DEFAULT_DIR, Recipe, build_tiny_tokenizer, train
+from training.tiny import DEFAULT_DIR, Recipe, build_tiny_tokenizer, grow_embeddings, train
 from training.tiny_eval import Cell, write_summary
 from training.tiny_tokenizer import build_tokenizer
 
@@ -217,3 +219,27 @@ def test_continued_run_records_the_phases_before_it(tmp_path):
     assert [p["recipe"]["seed"] for p in phases] == [0, 1] and phases[0]["run"]["steps"] == 2
     card = (third / "README.md").read_text()
     assert "- phase 1: families math, sat, seed 0, init random: 2 steps" in card and "- phase 2:" in card
+
+
+def test_a_continued_model_grows_rows_for_new_tokens_from_their_pieces():
+    old_tok = build_tokenizer()
+    model = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=len(old_tok),
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            tie_word_embeddings=True,
+        )
+    )
+    tok = build_tokenizer()
+    tok.add_tokens([AddedToken("c4: x9", normalized=False)])
+    assert grow_embeddings(model, tok, old_tok) == ["c4: x9"]
+    emb = model.get_input_embeddings().weight
+    assert emb.shape[0] % 32 == 0 and emb.shape[0] >= len(tok)
+    pieces = old_tok("c4: x9", add_special_tokens=False)["input_ids"]
+    assert old_tok.convert_ids_to_tokens(pieces) == ["c4: ", "x", "9"]
+    new_row = emb[tok.convert_tokens_to_ids("c4: x9")]
+    assert torch.allclose(new_row, emb[pieces].mean(0))
+    assert model.get_output_embeddings().weight.data_ptr() == emb.data_ptr()  # still tied

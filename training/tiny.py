@@ -190,12 +190,30 @@ def build_model(recipe: Recipe, tok) -> LlamaForCausalLM:
     )
     torch.manual_seed(recipe.seed)
     model = LlamaForCausalLM.from_pretrained(recipe.init) if recipe.init else LlamaForCausalLM(config)
-    if model.get_input_embeddings().num_embeddings < len(tok):  # tokens added to a continued model's tokenizer
-        model.resize_token_embeddings(len(tok), pad_to_multiple_of=32)
+    if recipe.init:
+        grow_embeddings(model, tok, AutoTokenizer.from_pretrained(recipe.init))
     model.generation_config = GenerationConfig(
         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, max_new_tokens=2048
     )
     return model
+
+
+def grow_embeddings(model: LlamaForCausalLM, tok, old_tok) -> list[str]:
+    """Give a continued model rows for the tokens `tok` has beyond `old_tok`; returns the added tokens.
+
+    Each new row starts as the mean of the rows of the pieces the old tokenizer split the token into ("c4: " from
+    "c4", ":", " "), so it already carries the identity of what it stands for (measured: with rows drawn at random a
+    continued 4-layer model had not learned, after 15 CPU-minutes, to copy the clause after a new "c4: ").
+    """
+    added = [t for t in tok.get_vocab() if t not in old_tok.get_vocab()]
+    if model.get_input_embeddings().num_embeddings < len(tok):
+        model.resize_token_embeddings(len(tok), pad_to_multiple_of=32, mean_resizing=False)
+    emb = model.get_input_embeddings().weight
+    with torch.no_grad():
+        for t in added:
+            pieces = old_tok(t, add_special_tokens=False)["input_ids"]
+            emb[tok.convert_tokens_to_ids(t)] = emb[pieces].mean(0)
+    return added
 
 
 def write_folder(out: Path, model, tok, card: str, description: str) -> None:

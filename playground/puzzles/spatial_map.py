@@ -292,7 +292,8 @@ def _sketch_lines(data: dict[str, Any]) -> list[str] | None:
 
     The first object goes to (5,5) (x east, y north); each statement puts its new object one step in its direction
     from the object it names, whose coordinates the line copies from where they were written ("... of Owl
-    Library=(5,5) so Red Barn=(6,6)"). The question's two objects are then compared axis by axis. In a tree the
+    Library=(5,5) so Red Barn=(6,6)"). The question's two objects are then compared axis by axis. Names are always
+    written after a space, as the statements write them, so every look-up matches the same token. In a tree the
     path between two objects is one chain of statements; a relation is implied exactly when that chain moves the
     same way on an axis, so unit steps put implied relations on the right side (and the generator only asks
     implied ones; None if the sketch does not give the answer). Each step copies the token after a unique one or
@@ -302,7 +303,8 @@ def _sketch_lines(data: dict[str, Any]) -> list[str] | None:
     q = data["question"]
     first = data["objects"][0]["name"]
     pos = {first: SKETCH_START}
-    lines = [f"Q: {question_text(q)}", f"sketch: {first}={_xy(pos[first])}"]
+    # the first object is named first on a statement's line: the prompt's line start spells it with another token
+    lines = [f"Q: {question_text(q)}", f"sketch: the first object at {_xy(pos[first])}, x east, y north"]
     for a, d, b in data["statements"]:
         dx, dy = DIRS[d]
         pos[a] = (pos[b][0] + dx, pos[b][1] + dy)
@@ -318,7 +320,7 @@ def _sketch_lines(data: dict[str, Any]) -> list[str] | None:
     found = next(k for k, v in DIRS.items() if v == tuple(signs))
     if found != q["answer_text"]:
         return None
-    return [*lines, f"{a} is {found} of {b}", f"{found} is option {q['answer']}", f"Final Answer: {q['answer']}"]
+    return [*lines, f" so {a} is {found} of {b}", f"{found} is option {q['answer']}", f"Final Answer: {q['answer']}"]
 
 
 def _xy(p: tuple[int, int]) -> str:
