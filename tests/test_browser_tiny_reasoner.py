@@ -31,7 +31,9 @@ def test_chat_example_is_solved_by_the_shipped_reasoner(browser, tiny_app_url, a
         page.goto(tiny_app_url)
         page.wait_for_selector("#chat-input textarea", timeout=60_000)
         banner = page.locator("#model-banner").inner_text()
-        assert "tiny" in banner and "trained from scratch" in banner and "solves" in banner, banner
+        assert "tiny" in banner and "trained from scratch" in banner and "solved with unlimited thinking" in banner, (
+            banner
+        )
         # the first example fills the input with the puzzle
         page.locator(".gradio-container button", has_text=inst.prompt[:40]).first.click()
         page.wait_for_function(
