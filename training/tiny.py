@@ -227,7 +227,7 @@ def write_folder(out: Path, model, tok, card: str, description: str) -> None:
 
 def describe(recipe: Recipe, params: int) -> str:
     """The banner's description of a freshly trained model (tiny_eval adds what it solves)."""
-    fams = ", ".join(get_family(f).title.split(" (")[0] for f in recipe.families)
+    fams = ", ".join(get_family(f).short_title for f in recipe.families)
     return (
         f"a {params / 1e6:.1f}M-parameter demo reasoner trained from scratch on CPU on small puzzles "
         f"(level {'/'.join(map(str, recipe.levels))} of {fams}) that thinks in <think> traces like the solvers'"

@@ -103,6 +103,11 @@ class Family:
     draw: Callable[..., Any]
     default_level: int = 1
 
+    @property
+    def short_title(self) -> str:
+        """The title without its parenthetical source ("Spatial map (SpatialEval)" -> "Spatial map")."""
+        return self.title.split(" (")[0]
+
     def check_level(self, level: int) -> None:
         if level not in self.levels:
             raise PuzzleConfigError(f"{self.name} has no level {level}; choose one of {sorted(self.levels)}")

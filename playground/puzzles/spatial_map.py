@@ -303,7 +303,7 @@ def _sketch_lines(data: dict[str, Any]) -> list[str] | None:
     q = data["question"]
     first = data["objects"][0]["name"]
     pos = {first: SKETCH_START}
-    # the first object is named first on a statement's line: the prompt's line start spells it with another token
+    # not named here: at the start of a line its name is another token than the " Owl Library" the statements use
     lines = [f"Q: {question_text(q)}", f"sketch: the first object at {_xy(pos[first])}, x east, y north"]
     for a, d, b in data["statements"]:
         dx, dy = DIRS[d]
