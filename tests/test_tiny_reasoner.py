@@ -127,6 +127,15 @@ def test_tokenizer_words_are_single_tokens_and_text_round_trips():
         " is to the Southwest of",
         " Owl Library",
     ]
+    # a sketch line looks coordinates up after one name-and-"=" token
+    assert tok.tokenize(" of Owl Library=(5,5) so Red Barn=(6,6)") == [
+        " of",
+        " Owl Library=",
+        "(5,5)",
+        " so",
+        " Red Barn=",
+        "(6,6)",
+    ]
     assert tok.tokenize("c4: (-x1 OR x2 OR -x4) false at TTFT") == [
         "c4: ",
         "(-x1 OR x2 OR -x4)",
@@ -219,6 +228,15 @@ def test_continued_run_records_the_phases_before_it(tmp_path):
     assert [p["recipe"]["seed"] for p in phases] == [0, 1] and phases[0]["run"]["steps"] == 2
     card = (third / "README.md").read_text()
     assert "- phase 1: families math, sat, seed 0, init random: 2 steps" in card and "- phase 2:" in card
+
+
+def test_a_continued_run_adds_the_fixed_tokens_and_words_its_model_lacks(tmp_path):
+    families = ["sat", "spatial_map"]
+    build_tokenizer(words=["Owl Library", " Owl Library"]).save_pretrained(tmp_path)  # an older model's tokenizer
+    tok = build_tiny_tokenizer(Recipe(families=families, init=str(tmp_path)))
+    fresh = build_tiny_tokenizer(Recipe(families=families))
+    assert " Owl Library=" in tok.get_vocab() and set(tok.get_vocab()) == set(fresh.get_vocab())
+    assert " TTF" not in tok.get_vocab()  # the clause list's " TTF" stays " " + "TTF" in a continued run too
 
 
 def test_a_continued_model_grows_rows_for_new_tokens_from_their_pieces():

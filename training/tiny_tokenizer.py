@@ -62,10 +62,12 @@ FIXED_TOKENS = (
     + RELATION_TOKENS
     + CLAUSE_LABEL_TOKENS
 )
-# A two-word name ("Owl Library", "Final Answer"), a word or a letter with its leading space, a 3SAT literal or clause
-# name, a TSP leg "0-3", an arrow, answer tags.
+# A two-word name ("Owl Library", "Final Answer"), also with the "=" a spatial sketch writes after it (" Owl
+# Library=(5,5)": looking coordinates up is then copying the token after a unique one, like a clause after its label;
+# with "=" a token of its own a 4-layer model swapped the two objects' coordinates in about half its sketches), a word
+# or a letter with its leading space, a 3SAT literal or clause name, a TSP leg "0-3", an arrow, answer tags.
 WORD = re.compile(
-    r" ?(?:[A-Z][a-z]+ [A-Z][a-z]+|-?x\d+|c\d+|\d-\d|[A-Za-z]{2,})| [A-Za-z]|->|</?final_answer>|\{'|': '|'\}"
+    r" ?(?:[A-Z][a-z]+ [A-Z][a-z]+=?|-?x\d+|c\d+|\d-\d|[A-Za-z]{2,})| [A-Za-z]|->|</?final_answer>|\{'|': '|'\}"
 )
 
 CHAT_TEMPLATE = (
@@ -87,6 +89,13 @@ def frequent_words(texts: Iterable[str], limit: int = 800, min_count: int = 5) -
     return ranked[:limit]
 
 
+def word_tokens(words: Iterable[str]) -> list[str]:
+    """The words to add after FIXED_TOKENS: once each, not fixed ones, and never " TTF" — it stays " " + "TTF" so
+    the clause list's assignments are the same tokens as the lines that look them up."""
+    known = set(FIXED_TOKENS) | {" " + t for t in ASSIGNMENT_TOKENS}
+    return [w for w in dict.fromkeys(words) if w not in known]
+
+
 def build_tokenizer(
     model_max_length: int = 4096, open_think: bool = False, words: Sequence[str] = ()
 ) -> PreTrainedTokenizerFast:
@@ -100,11 +109,8 @@ def build_tokenizer(
     core = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<|unk|>"))
     core.decoder = decoders.Fuse()
     core.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS])
-    fixed = FIXED_TOKENS
-    core.add_tokens([AddedToken(t, special=False, normalized=False) for t in fixed])
-    # " TTF" stays " " + "TTF": the clause list's assignments must be the same tokens as the lines that look them up
-    known = set(fixed) | {" " + t for t in ASSIGNMENT_TOKENS}
-    core.add_tokens([AddedToken(w, special=False, normalized=False) for w in dict.fromkeys(words) if w not in known])
+    core.add_tokens([AddedToken(t, special=False, normalized=False) for t in FIXED_TOKENS])
+    core.add_tokens([AddedToken(w, special=False, normalized=False) for w in word_tokens(words)])
     return PreTrainedTokenizerFast(
         clean_up_tokenization_spaces=False,
         tokenizer_object=core,
