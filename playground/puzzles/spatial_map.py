@@ -292,8 +292,7 @@ def _sketch_lines(data: dict[str, Any]) -> list[str] | None:
 
     The first object goes to (5,5) (x east, y north); each statement puts its new object one step in its direction
     from the object it names, whose coordinates the line copies from where they were written ("... of Owl
-    Library=(5,5) so Red Barn=(6,6)"); a table repeats every object's coordinates, then the question's two objects
-    are compared axis by axis. Names are always
+    Library=(5,5) so Red Barn=(6,6)"). The question's two objects are then compared axis by axis. Names are always
     written after a space, as the statements write them, so every look-up matches the same token. In a tree the
     path between two objects is one chain of statements; a relation is implied exactly when that chain moves the
     same way on an axis, so unit steps put implied relations on the right side (and the generator only asks
@@ -305,19 +304,13 @@ def _sketch_lines(data: dict[str, Any]) -> list[str] | None:
     first = data["objects"][0]["name"]
     pos = {first: SKETCH_START}
     # not named here: at the start of a line its name is another token than the " Owl Library" the statements use
-    lines = [f"sketch: the first object at {_xy(pos[first])}, x east, y north"]
+    lines = [f"Q: {question_text(q)}", f"sketch: the first object at {_xy(pos[first])}, x east, y north"]
     for a, d, b in data["statements"]:
         dx, dy = DIRS[d]
         pos[a] = (pos[b][0] + dx, pos[b][1] + dy)
         lines.append(f" {statement_text([a, d, b])}={_xy(pos[b])} so {a}={_xy(pos[a])}")
-    # Every object's coordinates again, in an order drawn from the statements: each must be looked up by its name
-    # (measured: when only the question's two were, a 4-layer model learned "the other one of the two" for the
-    # second and guessed the first). The question comes next, so its names are copied from the line above.
-    table = list(pos)
-    random.Random("|".join(map(str, data["statements"]))).shuffle(table)
-    lines.append("table:" + "".join(f" {n}={_xy(pos[n])}" for n in table))
     a, b = q["target"], q["ref"]
-    lines += [f"Q: {question_text(q)}", f" {a}={_xy(pos[a])} {b}={_xy(pos[b])}"]
+    lines.append(f" {a}={_xy(pos[a])} {b}={_xy(pos[b])}")
     signs = []
     for axis, k in (("x", 0), ("y", 1)):
         if pos[a][k] == pos[b][k]:
