@@ -62,12 +62,10 @@ FIXED_TOKENS = (
     + RELATION_TOKENS
     + CLAUSE_LABEL_TOKENS
 )
-# A two-word name ("Owl Library", "Final Answer"), also with the "=" a spatial sketch writes after it (" Owl
-# Library=(5,5)": looking coordinates up is then copying the token after a unique one, like a clause after its label;
-# with "=" a token of its own a 4-layer model swapped the two objects' coordinates in about half its sketches), a word
-# or a letter with its leading space, a 3SAT literal or clause name, a TSP leg "0-3", an arrow, answer tags.
+# A two-word name ("Owl Library", "Final Answer"), a word or a letter with its leading space, a 3SAT literal or clause
+# name, a TSP leg "0-3", an arrow, answer tags.
 WORD = re.compile(
-    r" ?(?:[A-Z][a-z]+ [A-Z][a-z]+=?|-?x\d+|c\d+|\d-\d|[A-Za-z]{2,})| [A-Za-z]|->|</?final_answer>|\{'|': '|'\}"
+    r" ?(?:[A-Z][a-z]+ [A-Z][a-z]+|-?x\d+|c\d+|\d-\d|[A-Za-z]{2,})| [A-Za-z]|->|</?final_answer>|\{'|': '|'\}"
 )
 
 CHAT_TEMPLATE = (
