@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import torch
 
 from playground.evaluation import EvalConfig, run_evaluation
 from playground.puzzles import generate, get_family
@@ -183,3 +184,15 @@ def test_shared_prefill_gives_the_same_samples(engine):
     finally:
         engine.share_prefill = True
     assert shared == plain
+
+
+def test_a_static_cache_only_when_the_reply_may_be_at_most_twice_the_prompt(engine):
+    """A static cache attends over all its slots at every step: sized for a long thought it costs more than it saves."""
+    from transformers import DynamicCache, StaticCache
+
+    model = engine.loaded.model
+    ids = torch.tensor([[5] * 40, [6] * 40])
+    mask = torch.ones_like(ids)
+    assert isinstance(engine._sample_inputs(model, ids, mask, 1, 80)["cache"], StaticCache)
+    assert "cache" not in engine._sample_inputs(model, ids, mask, 1, 81)  # generate grows its own cache
+    assert isinstance(engine._sample_inputs(model, ids, mask, 2, 81)["cache"], DynamicCache)  # the shared prefill's
