@@ -221,16 +221,6 @@ def test_continued_run_records_the_phases_before_it(tmp_path):
     assert "- phase 1: families math, sat, seed 0, init random: 2 steps" in card and "- phase 2:" in card
 
 
-def test_a_continued_run_adds_the_fixed_tokens_and_words_its_model_lacks(tmp_path):
-    families = ["sat", "spatial_map"]
-    build_tokenizer(words=["Owl Library"]).save_pretrained(tmp_path)  # an older model's tokenizer, before the sketch
-    tok = build_tiny_tokenizer(Recipe(families=families, init=str(tmp_path)))
-    fresh = build_tiny_tokenizer(Recipe(families=families))
-    assert " Owl Library" in tok.get_vocab() and "sketch" in tok.get_vocab()
-    assert set(tok.get_vocab()) == set(fresh.get_vocab())
-    assert " TTF" not in tok.get_vocab()  # the clause list's " TTF" stays " " + "TTF" in a continued run too
-
-
 def test_a_continued_model_grows_rows_for_new_tokens_from_their_pieces():
     old_tok = build_tokenizer()
     model = LlamaForCausalLM(

@@ -43,7 +43,7 @@ from training.curriculum import (
     pad_collate,
     token_batches,
 )
-from training.tiny_tokenizer import FIXED_TOKENS, build_tokenizer, frequent_words, word_tokens
+from training.tiny_tokenizer import FIXED_TOKENS, build_tokenizer, frequent_words
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "assets" / "tiny-reasoner"
 DEFAULT_FAMILIES = ["sat", "maze", "tsp", "spatial_map"]
@@ -165,12 +165,11 @@ def vocabulary(recipe: Recipe, per_family: int = 300) -> list[str]:
 
 def build_tiny_tokenizer(recipe: Recipe):
     """The run's tokenizer: characters + fixed puzzle tokens + the run's words; when continuing a model, the
-    model's own tokenizer with the fixed tokens and words it lacks added (`build_model` grows the embeddings)."""
+    model's own tokenizer with any fixed tokens added since it was made (`build_model` grows the embeddings)."""
     if recipe.init:
         tok = AutoTokenizer.from_pretrained(recipe.init)
         vocab = tok.get_vocab()
-        new = [t for t in [*FIXED_TOKENS, *word_tokens(vocabulary(recipe))] if t not in vocab]
-        tok.add_tokens([AddedToken(t, normalized=False) for t in new])
+        tok.add_tokens([AddedToken(t, normalized=False) for t in FIXED_TOKENS if t not in vocab])
         return tok
     return build_tokenizer(model_max_length=recipe.max_positions, open_think=True, words=vocabulary(recipe))
 

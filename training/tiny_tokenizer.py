@@ -87,13 +87,6 @@ def frequent_words(texts: Iterable[str], limit: int = 800, min_count: int = 5) -
     return ranked[:limit]
 
 
-def word_tokens(words: Iterable[str]) -> list[str]:
-    """The words to add after FIXED_TOKENS: once each, not fixed ones, and never " TTF" — it stays " " + "TTF" so
-    the clause list's assignments are the same tokens as the lines that look them up."""
-    known = set(FIXED_TOKENS) | {" " + t for t in ASSIGNMENT_TOKENS}
-    return [w for w in dict.fromkeys(words) if w not in known]
-
-
 def build_tokenizer(
     model_max_length: int = 4096, open_think: bool = False, words: Sequence[str] = ()
 ) -> PreTrainedTokenizerFast:
@@ -107,8 +100,11 @@ def build_tokenizer(
     core = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<|unk|>"))
     core.decoder = decoders.Fuse()
     core.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS])
-    core.add_tokens([AddedToken(t, special=False, normalized=False) for t in FIXED_TOKENS])
-    core.add_tokens([AddedToken(w, special=False, normalized=False) for w in word_tokens(words)])
+    fixed = FIXED_TOKENS
+    core.add_tokens([AddedToken(t, special=False, normalized=False) for t in fixed])
+    # " TTF" stays " " + "TTF": the clause list's assignments must be the same tokens as the lines that look them up
+    known = set(fixed) | {" " + t for t in ASSIGNMENT_TOKENS}
+    core.add_tokens([AddedToken(w, special=False, normalized=False) for w in dict.fromkeys(words) if w not in known])
     return PreTrainedTokenizerFast(
         clean_up_tokenization_spaces=False,
         tokenizer_object=core,
