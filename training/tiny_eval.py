@@ -139,18 +139,21 @@ def write_card_table(model_dir: str | Path, text: str) -> None:
     card.write_text(f"{head}<!-- accuracy -->\n{text.strip()}\n<!-- /accuracy -->{tail}")
 
 
+SUMMARY_LEAD = "solved with unlimited thinking"  # starts the banner's summary; write_summary replaces from here
+
+
 def solved_summary(cells: Sequence[Cell]) -> str:
     """One line for the UI: what the model solves with unlimited thinking ("Maze 100%, 3SAT 62%...")."""
     full = [c for c in cells if c.fraction is None]
     parts = ", ".join(f"{get_family(c.family).short_title} {c.accuracy:.0%}" for c in full)
-    return f"solved with unlimited thinking (greedy, held-out level-1 puzzles): {parts}"
+    return f"{SUMMARY_LEAD} (greedy, held-out level-1 puzzles): {parts}"
 
 
 def write_summary(model_dir: str | Path, cells: Sequence[Cell]) -> None:
     """Put `solved_summary` into the folder's playground.json description (the banner the Chat tab shows)."""
     meta_path = Path(model_dir) / "playground.json"
     meta = json.loads(meta_path.read_text())
-    base = meta["description"].split("; solved with unlimited thinking", 1)[0]
+    base = meta["description"].split(f"; {SUMMARY_LEAD}", 1)[0]
     meta["description"] = f"{base}; {solved_summary(cells)}"
     meta_path.write_text(json.dumps(meta, indent=2))
 
