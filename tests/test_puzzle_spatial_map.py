@@ -91,8 +91,8 @@ def test_reference_passes_and_trace_reasons_with_the_statements(level):
         tr = sm.trace(inst)
         assert tr.isascii() and tr.splitlines()[-1] == inst.reference
         assert verify(inst, tr).correct
-        # chains cite "  A is to the X of B -> ...", sketches " A is to the X of B=(5,5) so ..."
-        cited = re.findall(r"^ {1,2}(\w.* is to the \w+ of .+?)(?: -> |=\(\d,\d\) so )", tr, re.MULTILINE)
+        # chains cite "  A is to the X of B -> ...", sketches " A is to the X of B(5,5) so ..."
+        cited = re.findall(r"^ {1,2}(\w.* is to the \w+ of .+?)(?: -> |\(\d,\d\) so )", tr, re.MULTILINE)
         assert cited and all(c + "." in inst.prompt for c in cited)  # only real statements are used
         json.dumps(inst.to_json())
     if level == 1:
@@ -211,10 +211,10 @@ def test_verdict_explains_with_coordinates_and_statements():
 def test_hand_trace_sketches_a_small_tree_on_a_grid():
     assert sm.trace(HAND).splitlines() == [
         "Q: In which direction is Lake Inn relative to Oak Cafe?",
-        "sketch: the first object at (5,5), x east, y north",
-        " Fox Books is to the Northeast of Oak Cafe=(5,5) so Fox Books=(6,6)",
-        " Lake Inn is to the Northeast of Fox Books=(6,6) so Lake Inn=(7,7)",
-        " Lake Inn=(7,7) Oak Cafe=(5,5)",
+        "sketch: x east, y north, from (5,5) Oak Cafe",
+        " Fox Books is to the Northeast of Oak Cafe(5,5) so (6,6) Fox Books",
+        " Lake Inn is to the Northeast of Fox Books(6,6) so (7,7) Lake Inn",
+        " Lake Inn(7,7), Oak Cafe(5,5)",
         " x 7>5 east",
         " y 7>5 north",
         " so Lake Inn is Northeast of Oak Cafe",
@@ -250,7 +250,11 @@ def test_every_level_1_trace_is_a_sketch_whose_comparisons_give_the_answer():
         lines = sm.trace(inst).splitlines()
         assert lines[1].startswith("sketch: ")
         q = inst.data["question"]
-        pos = dict(re.findall(r" (\w+ \w+)=\((\d,\d)\)", "\n".join(lines[2:-5])))
+        # where the sketch placed each object: "(6,6) Red Barn", the first in the "sketch:" line
+        pos = {name: xy for xy, name in re.findall(r"\((\d,\d)\) (\w+ \w+)$", "\n".join(lines[1:-6]), re.M)}
+        assert len(pos) == len(inst.data["objects"])
+        # the look-up line copies the asked objects' coordinates from there
+        assert lines[-6] == f" {q['target']}({pos[q['target']]}), {q['ref']}({pos[q['ref']]})"
         xa, ya = map(int, pos[q["target"]].split(","))
         xb, yb = map(int, pos[q["ref"]].split(","))
         assert (xa > xb, ya > yb) == {

@@ -291,26 +291,33 @@ def _sketch_lines(data: dict[str, Any]) -> list[str] | None:
     """A direction question on a small tree of statements, solved by sketching the map on a grid.
 
     The first object goes to (5,5) (x east, y north); each statement puts its new object one step in its direction
-    from the object it names, whose coordinates the line copies from where they were written ("... of Owl
-    Library=(5,5) so Red Barn=(6,6)"). The question's two objects are then compared axis by axis. Names are always
-    written after a space, as the statements write them, so every look-up matches the same token. In a tree the
+    from the object it names (" Red Barn is to the Northeast of Owl Library(5,5) so (6,6) Red Barn"). In a tree the
     path between two objects is one chain of statements; a relation is implied exactly when that chain moves the
     same way on an axis, so unit steps put implied relations on the right side (and the generator only asks
-    implied ones; None if the sketch does not give the answer). Each step copies the token after a unique one or
-    applies a direction to the coordinates just written, instead of choosing which statements chain (measured: a
-    4-layer model mixed up the statements of two axes' chains about half the time).
+    implied ones; None if the sketch does not give the answer). The question's two objects are then looked up and
+    compared axis by axis.
+
+    Every look-up is written so that a name is followed by its coordinates, and a placed name is written right
+    *after* its coordinates ("(6,6) Red Barn"): the coordinates come from the earlier mention of the same name token
+    whose previous token is a coordinate - a same-token match plus a previous-token read. (Written as "Red
+    Barn=(6,6)" the look-up needs the token two after a match, an induction head; a 4-layer model trained for
+    170 CPU-minutes gave the question's first object either of the two asked objects' coordinates, about half
+    right.) Names are always written after a space, as the statements write them, so each is the same token; the
+    look-up line separates its two entries with a comma, so no name there follows a coordinate. Steps apply a
+    direction to the coordinates just written instead of choosing which statements chain (measured: a 4-layer
+    model mixed up the statements of two axes' chains about half the time).
     """
     q = data["question"]
     first = data["objects"][0]["name"]
     pos = {first: SKETCH_START}
-    # not named here: at the start of a line its name is another token than the " Owl Library" the statements use
-    lines = [f"Q: {question_text(q)}", f"sketch: the first object at {_xy(pos[first])}, x east, y north"]
+    # named after a space, as the first statement names it (at a line's start it is another token)
+    lines = [f"Q: {question_text(q)}", f"sketch: x east, y north, from {_xy(pos[first])} {first}"]
     for a, d, b in data["statements"]:
         dx, dy = DIRS[d]
         pos[a] = (pos[b][0] + dx, pos[b][1] + dy)
-        lines.append(f" {statement_text([a, d, b])}={_xy(pos[b])} so {a}={_xy(pos[a])}")
+        lines.append(f" {statement_text([a, d, b])}{_xy(pos[b])} so {_xy(pos[a])} {a}")
     a, b = q["target"], q["ref"]
-    lines.append(f" {a}={_xy(pos[a])} {b}={_xy(pos[b])}")
+    lines.append(f" {a}{_xy(pos[a])}, {b}{_xy(pos[b])}")
     signs = []
     for axis, k in (("x", 0), ("y", 1)):
         if pos[a][k] == pos[b][k]:
