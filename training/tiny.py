@@ -58,6 +58,7 @@ class Recipe:
     levels: list[int] = field(default_factory=lambda: [1])
     per_family: int = 4000
     mix: dict[str, float] = field(default_factory=dict)  # family -> multiplier of per_family (default 1)
+    drill: dict[str, float] = field(default_factory=dict)  # family -> fraction of its examples from curriculum.DRILLS
     p_nothink: float = 0.1
     p_cut: float = 0.1
     hidden: int = 256  # multiples of 64: bitsandbytes 4-bit on CPU needs in_features % 64 == 0
@@ -319,6 +320,7 @@ def train(recipe: Recipe, out: str | Path = DEFAULT_DIR, checkpoint_minutes: flo
         recipe.seed,
         recipe.p_nothink,
         recipe.p_cut,
+        drill=recipe.drill,
     )
     print(f"curriculum: {len(examples)} examples in {time.monotonic() - t_data:.0f}s: {stats}", flush=True)
     model = build_model(recipe, tok)
@@ -394,6 +396,14 @@ def main() -> None:
     parser.add_argument(
         "--mix", nargs="*", default=[], metavar="FAMILY=X", help="more or fewer examples of a family, e.g. maze=1.5"
     )
+    parser.add_argument(
+        "--drill",
+        nargs="*",
+        default=[],
+        metavar="FAMILY=F",
+        help="draw this fraction of a family's examples from its training-only drill (training/curriculum.py DRILLS), "
+        "e.g. spatial_map=0.5: 4-5 object maps whose look-ups cannot be guessed from line order",
+    )
     parser.add_argument("--layers", type=int, default=Recipe.layers)
     parser.add_argument("--hidden", type=int, default=Recipe.hidden)
     parser.add_argument("--heads", type=int, default=Recipe.heads)
@@ -425,6 +435,7 @@ def main() -> None:
         levels=args.levels,
         per_family=args.per_family,
         mix={k: float(v) for k, v in (item.split("=", 1) for item in args.mix)},
+        drill={k: float(v) for k, v in (item.split("=", 1) for item in args.drill)},
         hidden=args.hidden,
         layers=args.layers,
         heads=args.heads,
