@@ -14,6 +14,7 @@ from playground.engine import Engine, GenerationRequest
 from playground.loading import load_model
 from playground.presets import TINY_EXAMPLES
 from playground.puzzles import generate, get_family
+from training import tiny_eval
 from training.curriculum import IGNORE, build_curriculum, eval_prompts
 from training.tiny import DEFAULT_DIR, Recipe, build_tiny_tokenizer, grow_embeddings, train
 from training.tiny_eval import Cell, write_summary
@@ -66,6 +67,20 @@ def test_curriculum_is_verified_masked_and_disjoint_from_evaluation():
         assert tok.decode(ex["input_ids"][start:]).endswith("<|end|>")
     # The model learns to close a finished thought itself, never one the budget closed (no-think, cut-short).
     assert trained == {True: stats.shapes["full"], False: stats.shapes["no-think"] + stats.shapes["cut-short"]}
+
+
+def test_spatial_drill_mixes_larger_sketched_maps_into_the_family():
+    tok = build_tokenizer(open_think=True)
+    examples, stats = build_curriculum(
+        tok, ["spatial_map"], [1], per_family=40, seed=0, p_nothink=0.0, p_cut=0.0, drill={"spatial_map": 0.5}
+    )
+    assert stats.examples == {"spatial_map": 40} and stats.drilled == {"spatial_map": 20}
+    prompts = [tok.decode(ex["input_ids"]) for ex in examples]
+    # level 1 places 2 objects by a statement; the drill 3 or 4, and its traces are sketches too
+    placed = sorted(re.search(r"sketch:.*?\n((?: .* so \(\d,\d\) .*\n)+)", p).group(1).count("\n") for p in prompts)
+    assert placed.count(2) == 20 and set(placed[20:]) == {3, 4}
+    with pytest.raises(ValueError, match="no drill for"):
+        build_curriculum(tok, ["maze"], [1], per_family=2, drill={"maze": 0.5})
 
 
 def test_maze_transcription_is_a_copy_at_one_fixed_distance():
@@ -139,7 +154,7 @@ def test_tokenizer_words_are_single_tokens_and_text_round_trips():
     assert tok.decode(tok(odd, add_special_tokens=False)["input_ids"]).startswith("Zqj ")
 
 
-def test_recipe_trains_a_loadable_model(tmp_path):
+def test_recipe_trains_a_loadable_model(tmp_path, monkeypatch, capsys):
     out = tmp_path / "tiny"
     run = train(tiny_recipe(), out, checkpoint_minutes=0, log_every=2)
     losses = [loss for _, loss in run["losses"]]
@@ -159,6 +174,18 @@ def test_recipe_trains_a_loadable_model(tmp_path):
         write_summary(out, cells)
     described = load_model(str(out), quant="none", device="cpu", offline=True).description
     assert described.startswith(meta["description"]) and described.endswith(": Math 50%"), described
+    # The evaluation CLI measures full precision and 4-bit on the same puzzles and writes both into the card.
+    argv = ["tiny_eval", str(out), "--families", "math", "--puzzles", "2", "--quant", "none", "4bit"]
+    monkeypatch.setattr("sys.argv", [*argv, "--unlimited-only", "--write-card"])
+    tiny_eval.main()
+    card = (out / "README.md").read_text().split("<!-- accuracy -->")[1]
+    table = re.search(r"\| math \| (\d+)% \|", card)
+    line = r"4-bit NF4 on CPU, unlimited thinking \(points vs the table\): math (\d+)% \(([+-]\d+)\)\."
+    four_bit = re.search(line, card)
+    assert table and four_bit, card
+    assert int(four_bit[1]) - int(table[1]) == int(four_bit[2])
+    assert "2 held-out puzzles per family (seeds 0–1), greedy, full precision on CPU." in card
+    assert capsys.readouterr().out.count("'quant': '4bit'") == 1
 
 
 def test_recipe_is_deterministic_from_its_seed(tmp_path):

@@ -5,7 +5,7 @@ the evaluated puzzles (0 = no thinking, 0.25, 0.5, and None = unlimited, i.e. a 
 trace + 64 tokens, which a model that follows its training never reaches). Puzzle seeds are 0, 1, 2, ... — the
 evaluation seeds the curriculum never trains on (training/curriculum.py checks prompts as well).
 
-    python -m training.tiny_eval MODEL_DIR [--puzzles 50] [--quant none|4bit] [--families sat maze ...] [--json F]
+    python -m training.tiny_eval MODEL_DIR [--puzzles 50] [--quant none [4bit]] [--families sat maze ...] [--json F]
                                 [--unlimited-only] [--write-card]
 """
 
@@ -139,6 +139,20 @@ def write_card_table(model_dir: str | Path, text: str) -> None:
     card.write_text(f"{head}<!-- accuracy -->\n{text.strip()}\n<!-- /accuracy -->{tail}")
 
 
+QUANT_WORDS = {"none": "full precision", "4bit": "4-bit NF4"}
+
+
+def quant_line(quant: str, base: Sequence[Cell], cells: Sequence[Cell]) -> str:
+    """One line comparing another load of the model (e.g. 4-bit) with the table's, unlimited thinking."""
+    ref = {c.family: c.accuracy for c in base if c.fraction is None}
+    parts = [
+        f"{c.family} {c.accuracy:.0%}" + (f" ({(c.accuracy - ref[c.family]) * 100:+.0f})" if c.family in ref else "")
+        for c in cells
+        if c.fraction is None
+    ]
+    return f"{QUANT_WORDS[quant]} on CPU, unlimited thinking (points vs the table): {', '.join(parts)}."
+
+
 SUMMARY_LEAD = "solved with unlimited thinking"  # starts the banner's summary; write_summary replaces from here
 
 
@@ -166,27 +180,44 @@ def main() -> None:
     parser.add_argument("--families", nargs="+", default=list(FAMILIES))
     parser.add_argument("--level", type=int, default=1)
     parser.add_argument("--puzzles", type=int, default=50)
-    parser.add_argument("--quant", default="none", choices=["none", "4bit"])
+    parser.add_argument(
+        "--quant",
+        nargs="+",
+        default=["none"],
+        choices=["none", "4bit"],
+        help="the first gets the table; each further one (e.g. --quant none 4bit) is measured with unlimited "
+        "thinking on the same puzzles and added below it",
+    )
     parser.add_argument("--unlimited-only", action="store_true")
     parser.add_argument("--json", help="also write the cells to this JSON file")
     parser.add_argument(
         "--write-card", action="store_true", help="write the table into the model card and a summary into the banner"
     )
     args = parser.parse_args()
-    engine = Engine(load_model(args.model, quant=args.quant, device="cpu", offline=True))
-    fractions = (None,) if args.unlimited_only else FRACTIONS
-    cells = []
-    for family in args.families:
-        new = evaluate_family(engine, family, args.level, args.puzzles, fractions)
-        for c in new:
-            print({k: v for k, v in asdict(c).items()}, flush=True)
-        cells += new
-    print(markdown_table(cells))
+    runs: dict[str, list[Cell]] = {}
+    for k, quant in enumerate(dict.fromkeys(args.quant)):
+        engine = Engine(load_model(args.model, quant=quant, device="cpu", offline=True))
+        fractions = (None,) if args.unlimited_only or k else FRACTIONS
+        runs[quant] = []
+        for family in args.families:
+            new = evaluate_family(engine, family, args.level, args.puzzles, fractions)
+            for c in new:
+                print({"quant": quant, **asdict(c)}, flush=True)
+            runs[quant] += new
+    (first, cells), *others = runs.items()
+    text = "\n\n".join(
+        [
+            markdown_table(cells),
+            f"{args.puzzles} held-out puzzles per family (seeds 0–{args.puzzles - 1}), greedy, "
+            f"{QUANT_WORDS[first]} on CPU.",
+            *(quant_line(quant, cells, other) for quant, other in others),
+        ]
+    )
+    print(text)
     if args.json:
-        Path(args.json).write_text(json.dumps([asdict(c) for c in cells], indent=1))
+        Path(args.json).write_text(json.dumps({q: [asdict(c) for c in cs] for q, cs in runs.items()}, indent=1))
     if args.write_card:
-        note = f"{args.puzzles} held-out puzzles per family (seeds 0–{args.puzzles - 1}), greedy, {args.quant} on CPU."
-        write_card_table(args.model, markdown_table(cells) + "\n\n" + note)
+        write_card_table(args.model, text)
         write_summary(args.model, cells)
 
 
