@@ -383,6 +383,14 @@ def train(recipe: Recipe, out: str | Path = DEFAULT_DIR, checkpoint_minutes: flo
     return run
 
 
+def family_value(item: str) -> tuple[str, float]:
+    """One FAMILY=X item of --mix/--drill; argparse turns the ValueError into a usage message."""
+    name, sep, value = item.partition("=")
+    if not sep or not name:
+        raise ValueError(item)
+    return name, float(value)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(DEFAULT_DIR))
@@ -394,11 +402,17 @@ def main() -> None:
     parser.add_argument("--levels", nargs="+", type=int, default=[1])
     parser.add_argument("--per-family", type=int, default=Recipe.per_family)
     parser.add_argument(
-        "--mix", nargs="*", default=[], metavar="FAMILY=X", help="more or fewer examples of a family, e.g. maze=1.5"
+        "--mix",
+        nargs="*",
+        type=family_value,
+        default=[],
+        metavar="FAMILY=X",
+        help="more or fewer examples of a family, e.g. maze=1.5",
     )
     parser.add_argument(
         "--drill",
         nargs="*",
+        type=family_value,
         default=[],
         metavar="FAMILY=F",
         help="draw this fraction of a family's examples from its training-only drill (training/curriculum.py DRILLS), "
@@ -434,8 +448,8 @@ def main() -> None:
         families=args.families,
         levels=args.levels,
         per_family=args.per_family,
-        mix={k: float(v) for k, v in (item.split("=", 1) for item in args.mix)},
-        drill={k: float(v) for k, v in (item.split("=", 1) for item in args.drill)},
+        mix=dict(args.mix),
+        drill=dict(args.drill),
         hidden=args.hidden,
         layers=args.layers,
         heads=args.heads,

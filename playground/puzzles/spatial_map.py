@@ -298,14 +298,15 @@ def _sketch_lines(data: dict[str, Any]) -> list[str] | None:
     compared axis by axis.
 
     Every look-up is written so that a name is followed by its coordinates, and a placed name is written right
-    *after* its coordinates ("(6,6) Red Barn"): the coordinates come from the earlier mention of the same name token
-    whose previous token is a coordinate - a same-token match plus a previous-token read. (Written as "Red
+    *after* its coordinates ("(6,6) Red Barn"): the coordinates can come from the earlier mention of the same name
+    token whose previous token is a coordinate - a same-token match plus a previous-token read. (Written as "Red
     Barn=(6,6)" the look-up needs the token two after a match, an induction head; a 4-layer model trained for
     170 CPU-minutes gave the question's first object either of the two asked objects' coordinates, about half
-    right.) Names are always written after a space, as the statements write them, so each is the same token; the
-    look-up line separates its two entries with a comma, so no name there follows a coordinate. Steps apply a
-    direction to the coordinates just written instead of choosing which statements chain (measured: a 4-layer
-    model mixed up the statements of two axes' chains about half the time).
+    right. On this form the shipped model reached 82% after 195 more minutes; its errors are still that swap, the
+    coordinates written in sketch order.) Names are always written after a space, as the statements write them, so
+    each is the same token; the look-up line separates its two entries with a comma, so no name there follows a
+    coordinate. Steps apply a direction to the coordinates just written instead of choosing which statements chain
+    (measured: a 4-layer model mixed up the statements of two axes' chains about half the time).
     """
     q = data["question"]
     first = data["objects"][0]["name"]
