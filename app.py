@@ -86,8 +86,8 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["HF_HUB_OFFLINE"] = "1"  # before huggingface_hub is imported: no retries at all
     import gradio as gr
 
-    from playground.engine import Engine
-    from playground.loading import ModelLoadError
+    from playground.generation.engine import Engine
+    from playground.models.loading import ModelLoadError
     from playground.ui.state import AppState
 
     engine = Engine()

@@ -39,8 +39,8 @@ def main() -> None:
 
     import torch
 
-    from playground.engine import Engine
-    from playground.loading import load_model
+    from playground.generation.engine import Engine
+    from playground.models.loading import load_model
     from playground.puzzles import get_family
 
     if args.threads:
@@ -61,7 +61,7 @@ SHORT = "Is 91 prime?"
 
 
 def bench_prompt(engine, kind: str, text: str, args: argparse.Namespace) -> None:
-    from playground.engine import GenerationRequest
+    from playground.generation.engine import GenerationRequest
 
     prompt = [{"role": "user", "content": text}]
     req = GenerationRequest(

@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from playground.engine import Engine, GenerationRequest  # noqa: E402
-from playground.loading import load_model  # noqa: E402
-from training.placeholder import build_placeholder  # noqa: E402
+from playground.generation.engine import Engine, GenerationRequest  # noqa: E402
+from playground.models.loading import load_model  # noqa: E402
+from playground.models.placeholder import build_placeholder  # noqa: E402
 
 
 def main() -> None:

@@ -78,7 +78,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-train-"))
     base = args.base
     if not base:
-        from training.placeholder import build_placeholder
+        from playground.models.placeholder import build_placeholder
 
         base = str(build_placeholder(root / "base"))
     cfg = SFTConfig(

@@ -21,7 +21,7 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 @pytest.fixture(scope="session")
 def tiny_dir(tmp_path_factory) -> Path:
     """A random-weight tiny Llama whose chat template opens <think> in the prompt (R1 style)."""
-    from training.placeholder import build_placeholder
+    from playground.models.placeholder import build_placeholder
 
     return build_placeholder(tmp_path_factory.mktemp("tiny-open"), seed=0, open_think=True)
 
@@ -29,15 +29,15 @@ def tiny_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_dir_plain(tmp_path_factory) -> Path:
     """The same kind of model with a template that does not open <think> (the model must emit it)."""
-    from training.placeholder import build_placeholder
+    from playground.models.placeholder import build_placeholder
 
     return build_placeholder(tmp_path_factory.mktemp("tiny-plain"), seed=1, open_think=False)
 
 
 @pytest.fixture(scope="session")
 def engine(tiny_dir):
-    from playground.engine import Engine
-    from playground.loading import load_model
+    from playground.generation.engine import Engine
+    from playground.models.loading import load_model
 
     return Engine(load_model(str(tiny_dir), device="cpu"))
 

@@ -7,7 +7,7 @@ import time
 import pytest
 from gradio_client import Client
 
-from playground.chat_session import message_text
+from playground.generation.chat_session import message_text
 
 SETTINGS = dict(
     system_prompt="",

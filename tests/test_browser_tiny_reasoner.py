@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from playground.presets import TINY_EXAMPLES, TINY_REASONER_DIR
+from playground.models.presets import TINY_EXAMPLES, TINY_REASONER_DIR
 from playground.puzzles import generate, get_family
 
 pytestmark = [

@@ -7,9 +7,9 @@ import pytest
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
-from playground.engine import Engine, GenerationRequest
-from playground.loading import load_model
-from playground.thinking import Budget, ThinkingBudgetProcessor, ThinkTags
+from playground.generation.engine import Engine, GenerationRequest
+from playground.generation.thinking import Budget, ThinkingBudgetProcessor, ThinkTags
+from playground.models.loading import load_model
 
 
 class Boost(LogitsProcessor):

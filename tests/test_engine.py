@@ -7,11 +7,11 @@ import weakref
 
 import pytest
 
-from playground import loading
-from playground.chat_session import history_to_messages, stream_turn
-from playground.engine import Engine, GenerationRequest, Notice
-from playground.loading import ModelLoadError, load_model
-from playground.presets import PRESETS
+from playground.generation.chat_session import history_to_messages, stream_turn
+from playground.generation.engine import Engine, GenerationRequest, Notice
+from playground.models import loading
+from playground.models.loading import ModelLoadError, load_model
+from playground.models.presets import PRESETS
 
 
 def test_empty_prompt_and_bad_settings_are_refused(engine):
@@ -137,7 +137,7 @@ def test_stop_criterion_ends_generate_on_the_next_token(engine):
     import torch
     from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteriaList
 
-    from playground.engine import _StopOnEvent
+    from playground.generation.engine import _StopOnEvent
 
     stop = threading.Event()
 
@@ -169,7 +169,7 @@ def test_stop_criterion_ends_generate_on_the_next_token(engine):
 
 
 def test_tags_in_messages_are_shown_literally_but_reach_the_model_raw(engine):
-    from playground.chat_session import user_message
+    from playground.generation.chat_session import user_message
 
     prompt = "Answer as <final_answer>{'Solution': 'True'}</final_answer> & nothing else"
     history = [user_message(prompt)]

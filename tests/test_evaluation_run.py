@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from playground.evaluation import EvalConfig, run_evaluation
+from playground.evaluation.run import EvalConfig, run_evaluation
 from playground.puzzles import generate, get_family
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,8 +113,8 @@ def _adapter(tiny_dir: Path, out: Path) -> Path:
 
 
 def test_adapter_changes_what_is_evaluated(engine, tiny_dir, tmp_path):
-    from playground.engine import Engine
-    from playground.loading import apply_adapter, load_model
+    from playground.generation.engine import Engine
+    from playground.models.loading import apply_adapter, load_model
 
     adapter = _adapter(tiny_dir, tmp_path / "adapter")
     adapted = Engine(apply_adapter(load_model(str(tiny_dir), device="cpu"), adapter))
@@ -150,7 +150,7 @@ def test_cli_json_with_adapter_and_levels(tiny_dir, tmp_path):
 
 
 def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys):
-    from playground.evaluate import main
+    from playground.evaluation.__main__ import main
 
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     cmd = [sys.executable, "-m", "playground.evaluate", "--family", "maze", "--budgets", "0,lots"]

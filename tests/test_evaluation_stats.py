@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from playground.evaluation import (
+from playground.evaluation.run import (
     EvalConfig,
     accuracy_vs_n,
     best_of_n,

@@ -9,7 +9,7 @@ import torch
 from transformers import LlavaConfig
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
-from playground import shared_prefix as sp
+from playground.generation import shared_prefix as sp
 
 
 class _Module(torch.nn.Module):

@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from playground.engine import Engine, GenerationStats
-from playground.loading import ModelLoadError, load_model
+from playground.evaluation.race import EnginePool, PanelConfig, details_rows, race, verdict_html
+from playground.generation.engine import Engine, GenerationStats
+from playground.models.loading import ModelLoadError, load_model
 from playground.puzzles import Verdict, generate, get_family
-from playground.side_by_side import EnginePool, PanelConfig, details_rows, race, verdict_html
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from playground.thinking import ThinkSplitter, prompt_opens_think, split_text
+from playground.generation.thinking import ThinkSplitter, prompt_opens_think, split_text
 
 # text that contains no complete tag (it may contain '<', '/', 'think' fragments)
 body = st.text(alphabet=st.sampled_from(list("ab </>thinkx\n")), max_size=40).filter(

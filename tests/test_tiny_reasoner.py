@@ -10,15 +10,15 @@ import torch
 from tokenizers import AddedToken
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from playground.engine import Engine, GenerationRequest
-from playground.loading import load_model
-from playground.presets import TINY_EXAMPLES
+from playground.generation.engine import Engine, GenerationRequest
+from playground.models.loading import load_model
+from playground.models.presets import TINY_EXAMPLES
+from playground.models.tiny_tokenizer import build_tokenizer
 from playground.puzzles import generate, get_family
 from training import tiny_eval
 from training.curriculum import IGNORE, build_curriculum, eval_prompts
 from training.tiny import DEFAULT_DIR, Recipe, build_tiny_tokenizer, grow_embeddings, train
 from training.tiny_eval import Cell, write_summary
-from training.tiny_tokenizer import build_tokenizer
 
 # Held-out evaluation puzzles (seeds < 2000, never trained on) that the shipped model solves with greedy decoding and
 # unlimited thinking — in full precision and in 4-bit NF4: the Chat tab's examples and a few more of the evaluation.

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from playground.models.tiny_tokenizer import CHAT_TEMPLATE, build_tokenizer
 from training.data import (
     IGNORE_INDEX,
     DataError,
@@ -20,7 +21,6 @@ from training.data import (
     render_chat,
     validate_jsonl,
 )
-from training.tiny_tokenizer import CHAT_TEMPLATE, build_tokenizer
 
 CHATML = (
     "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}"

@@ -21,7 +21,7 @@ TARGET = "<think>\nadd one\n</think>\nAnswer: 42"  # a fixed reply: learnable in
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    from training.placeholder import build_placeholder
+    from playground.models.placeholder import build_placeholder
 
     root = tmp_path_factory.mktemp("train")
     base = build_placeholder(root / "base")

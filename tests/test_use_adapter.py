@@ -9,10 +9,10 @@ import threading
 
 import pytest
 
-from playground.before_after import CompareConfig, compare_adapter, default_config
-from playground.engine import Engine, GenerationRequest, ThinkingDelta
-from playground.loading import ModelLoadError, load_model
-from playground.side_by_side import CURRENT, EnginePool, PanelConfig
+from playground.evaluation.compare import CompareConfig, compare_adapter, default_config
+from playground.evaluation.race import CURRENT, EnginePool, PanelConfig
+from playground.generation.engine import Engine, GenerationRequest, ThinkingDelta
+from playground.models.loading import ModelLoadError, load_model
 from playground.ui.chat import model_banner
 from playground.ui.state import AppState
 

@@ -58,8 +58,8 @@ def resolve_base(base: str) -> str:
     """'tiny' → the embedded model's folder, a preset name → its hub id, a folder → its absolute path."""
     base = (base or "").strip()
     try:
-        from playground.loading import embedded_default_path
-        from playground.presets import PRESETS
+        from playground.models.loading import embedded_default_path
+        from playground.models.presets import PRESETS
     except ImportError:  # training works without the app's modules
         PRESETS, embedded_default_path = {}, None
     if base == "tiny" and embedded_default_path is not None:

@@ -34,6 +34,8 @@ from transformers import (
     TrainingArguments,
 )
 
+from playground.models.presets import TINY_REASONER_DIR
+from playground.models.tiny_tokenizer import FIXED_TOKENS, build_tokenizer, frequent_words
 from playground.puzzles import get_family
 from training.curriculum import (
     IGNORE,
@@ -43,9 +45,8 @@ from training.curriculum import (
     pad_collate,
     token_batches,
 )
-from training.tiny_tokenizer import FIXED_TOKENS, build_tokenizer, frequent_words
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "assets" / "tiny-reasoner"
+DEFAULT_DIR = TINY_REASONER_DIR
 DEFAULT_FAMILIES = ["sat", "maze", "tsp", "spatial_map"]
 
 

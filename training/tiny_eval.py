@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from playground.engine import Engine, GenerationRequest
+from playground.generation.engine import Engine, GenerationRequest
 from playground.puzzles import get_family
 
 FRACTIONS: tuple[float | None, ...] = (0.0, 0.25, 0.5, None)
@@ -173,7 +173,7 @@ def write_summary(model_dir: str | Path, cells: Sequence[Cell]) -> None:
 
 
 def main() -> None:
-    from playground.loading import load_model
+    from playground.models.loading import load_model
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model")

@@ -1,6 +1,6 @@
 """The Chat tab: model picker, sampling and budget controls, a Chatbot with a live collapsible thought.
 
-Widgets and wiring only: turns are produced by `playground.chat_session.stream_turn`, models by the engine.
+Widgets and wiring only: turns are produced by `playground.generation.chat_session.stream_turn`, models by the engine.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ import html
 
 import gradio as gr
 
-from playground.chat_session import finalize_pending, message_text, stream_turn, user_message
-from playground.engine import GenerationRequest
-from playground.loading import QUANTS, ModelLoadError
-from playground.presets import PRESETS, TINY_EXAMPLES, TINY_THINK_BUDGET, choices, recommended_temperature
-from playground.thinking import DEFAULT_WRAPUP
+from playground.generation.chat_session import finalize_pending, message_text, stream_turn, user_message
+from playground.generation.engine import GenerationRequest
+from playground.generation.thinking import DEFAULT_WRAPUP
+from playground.models.loading import QUANTS, ModelLoadError
+from playground.models.presets import PRESETS, TINY_EXAMPLES, TINY_THINK_BUDGET, choices, recommended_temperature
 from playground.ui.state import AppState, OnShow
 
 THINK_MAX = 8192  # the slider's last stop means "unlimited"

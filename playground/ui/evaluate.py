@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from playground import charts
-from playground.evaluation import EvalConfig, EvalResult, Evaluation, budget_label, parse_budgets
+from playground.evaluation.run import EvalConfig, EvalResult, Evaluation, budget_label, parse_budgets
 from playground.puzzles import families, get_family
+from playground.ui import charts
 from playground.ui.state import AppState
 
 BUDGET_CHOICES = [("0 (no thinking)", "0"), *((str(b), str(b)) for b in (64, 128, 256, 512, 1024, 2048))]

@@ -1,7 +1,7 @@
 """The Puzzles tab: pick a benchmark puzzle, then race two configured panels on it side by side.
 
 Widgets and wiring only: puzzles come from `playground.puzzles`, the race (threads, engines, verification) from
-`playground.side_by_side`, the live thoughts from `chat_session.stream_turn`. Named API endpoint: /race.
+`playground.evaluation.race`, the live thoughts from `chat_session.stream_turn`. Named API endpoint: /race.
 """
 
 from __future__ import annotations
@@ -12,10 +12,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from playground.loading import ModelLoadError
-from playground.presets import choices, recommended_temperature
-from playground.puzzles import Instance, PuzzleConfigError, families, generate
-from playground.side_by_side import (
+from playground.evaluation.race import (
     CURRENT,
     EnginePool,
     PanelConfig,
@@ -26,6 +23,9 @@ from playground.side_by_side import (
     race,
     verdict_html,
 )
+from playground.models.loading import ModelLoadError
+from playground.models.presets import choices, recommended_temperature
+from playground.puzzles import Instance, PuzzleConfigError, families, generate
 from playground.ui.chat import ANSWER_MAX, MODES, THINK_MAX, budget_value
 from playground.ui.state import AppState, OnShow
 

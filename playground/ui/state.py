@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playground.engine import Engine
+from playground.generation.engine import Engine
 
 
 @dataclass

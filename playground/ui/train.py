@@ -15,7 +15,7 @@ import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
 
-from playground.before_after import CompareConfig, compare_adapter, default_config
+from playground.evaluation.compare import CompareConfig, compare_adapter, default_config
 from training.data import find_eval_results
 from training.runner import RunnerError, TrainRunner, check_data, estimate_memory
 from training.sft import SFTConfig

@@ -18,9 +18,8 @@ from pathlib import Path
 import torch
 from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
-from playground.loading import LoadedModel, ModelLoadError, adapter_base, apply_adapter, load_model, unload
-from playground.shared_prefix import shared_prefix
-from playground.thinking import (
+from playground.generation.shared_prefix import shared_prefix
+from playground.generation.thinking import (
     DEFAULT_WRAPUP,
     Budget,
     TagTracker,
@@ -31,6 +30,7 @@ from playground.thinking import (
     prompt_opens_think,
     split_text,
 )
+from playground.models.loading import LoadedModel, ModelLoadError, adapter_base, apply_adapter, load_model, unload
 
 BUDGET_MODES = ("hard", "wrapup", "extend")
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from playground.engine import (
+from playground.generation.engine import (
     AnswerDelta,
     Done,
     Engine,

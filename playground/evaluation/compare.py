@@ -1,7 +1,7 @@
 """Before/after evaluation of a trained adapter: the base and the base + adapter on the same held-out puzzles.
 
 Built-in training data is drawn from puzzle seeds 100000 up (`SFTConfig.puzzle_seed_start`); this evaluation uses
-seeds from 0, so both models are judged on puzzles the adapter never saw, with the same `playground.evaluation`
+seeds from 0, so both models are judged on puzzles the adapter never saw, with the same `playground.evaluation.run`
 config and sampling seed. The base is the app's loaded model when that is exactly the base (no extra memory);
 otherwise a copy is loaded beside it, and the adapter is then applied to a copy — never to the app's model, so the
 Chat tab is not disturbed. At most one extra model is in memory at a time. No Gradio here.
@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from playground.engine import Engine, adapter_label
-from playground.evaluation import EvalConfig, EvalResult, run_evaluation
-from playground.loading import apply_adapter, load_model, unload
+from playground.evaluation.run import EvalConfig, EvalResult, run_evaluation
+from playground.generation.engine import Engine, adapter_label
+from playground.models.loading import apply_adapter, load_model, unload
 from playground.puzzles import families, get_family
 
 Progress = Callable[[int, int, str], None]  # (done generations, total generations, what is running)

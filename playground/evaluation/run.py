@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playground.engine import BUDGET_MODES, GenerationRequest
+from playground.generation.engine import BUDGET_MODES, GenerationRequest
 from playground.puzzles import PuzzleConfigError, get_family
 
 DEFAULT_BUDGETS: list[int | None] = [0, 64, 128, 256, 512, None]

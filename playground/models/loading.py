@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 
-from playground.presets import (
+from playground.models.presets import (
     AUTO_GPU_ORDER,
     EMBEDDED_NAMES,
     PLACEHOLDER_DIR,
@@ -78,7 +78,7 @@ def embedded_default_path() -> Path:
     if (TINY_REASONER_DIR / "config.json").exists():
         return TINY_REASONER_DIR
     if not (PLACEHOLDER_DIR / "config.json").exists():
-        from training.placeholder import build_placeholder
+        from playground.models.placeholder import build_placeholder
 
         build_placeholder(PLACEHOLDER_DIR)
     return PLACEHOLDER_DIR

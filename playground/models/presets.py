@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 TINY_REASONER_DIR = ASSETS / "tiny-reasoner"  # the trained embedded default (when shipped)
-PLACEHOLDER_DIR = ASSETS / "placeholder-tiny"  # built on demand by training/placeholder.py
+PLACEHOLDER_DIR = ASSETS / "placeholder-tiny"  # built on demand by playground/models/placeholder.py
 # Held-out level-1 puzzles (family, seed; seeds < 2000 are never trained on) that the shipped tiny reasoner solves
 # with greedy decoding and unlimited thinking, in full precision and in 4-bit: the Chat tab's examples, guarded by
 # tests/test_tiny_reasoner.py. Picked from the evaluation recorded in its model card.

@@ -1,6 +1,6 @@
 """Plotly figures for evaluations: accuracy vs thinking budget, accuracy vs number of samples, token histograms.
 
-Inputs are the plain dicts of `playground.evaluation` (a sweep from `summarize_sweep`, records from results.jsonl),
+Inputs are the plain dicts of `playground.evaluation.run` (a sweep from `summarize_sweep`, records from results.jsonl),
 so the figures can be rebuilt from a saved run's summary.json without a model. Rates are drawn in percent.
 """
 

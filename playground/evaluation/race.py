@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playground.chat_session import Message, TurnUpdate, stream_turn, user_message
-from playground.engine import Engine, GenerationRequest, GenerationStats
-from playground.loading import LoadedModel, ModelLoadError, apply_adapter, load_model, unload
-from playground.presets import EMBEDDED_NAMES
+from playground.generation.chat_session import Message, TurnUpdate, stream_turn, user_message
+from playground.generation.engine import Engine, GenerationRequest, GenerationStats
+from playground.models.loading import LoadedModel, ModelLoadError, apply_adapter, load_model, unload
+from playground.models.presets import EMBEDDED_NAMES
 from playground.puzzles import Instance, Verdict, get_family
 
 CURRENT = "current"  # a panel's model: whatever the app has loaded

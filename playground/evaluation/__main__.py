@@ -1,0 +1,154 @@
+"""Evaluate a model on a puzzle family over a sweep of thinking budgets, from the command line.
+
+    python -m playground.evaluation --family maze --level 2 --puzzles 20 --samples 8 --budgets 0,128,512,none
+        [--levels 1,2] [--model tiny] [--adapter DIR] [--temperature 0.8] [--seed 0] [--budget-mode hard]
+        [--answer-budget 512] [--out DIR] [--json]
+
+Prints a table (average pass@1 ± std, majority vote, best-of-N, worst-of-N, tokens per response) and writes
+results.jsonl, summary.json and summary.csv to --out (default runs/eval-<family>-<time>). A tqdm progress bar goes
+to stderr. With --json, stdout is one JSON object: per budget label ("0", "128", "none"), pass1 {mean, std},
+majority, best_of_n, worst_of_n, mean_tokens, tokens and a per-level breakdown.
+Exit codes: 0 done, 1 the model could not load, 2 bad input, 130 interrupted (partial results are kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not usage + message
+        print(f"error: {message} (see --help)", file=sys.stderr)
+        sys.exit(2)
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
+
+
+def _budget(text: str) -> int | None:
+    if text.strip().lower() in ("none", "unlimited", "inf"):
+        return None
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of tokens ≥ 0 or 'none', got {text!r}")
+    return int(text)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = _Parser(prog="python -m playground.evaluation", description=__doc__.split("\n")[0])
+    p.add_argument("--family", required=True, help="puzzle family (python -m playground.puzzles list)")
+    p.add_argument("--level", type=int, default=None, help="one level (default: the family's default)")
+    p.add_argument("--levels", type=_int_list, default=None, help="several levels, e.g. 1,2,3")
+    p.add_argument("--puzzles", type=int, default=10, help="puzzles per level (seeds first-seed, first-seed+1, ...)")
+    p.add_argument("--samples", type=int, default=4, help="samples per puzzle (N runs)")
+    p.add_argument("--budgets", default="0,128,512", help="thinking budgets, comma-separated; 'none' = unlimited")
+    p.add_argument("--model", default=None, help="preset, hub id, local folder or 'tiny' (default: the adapter's base)")
+    p.add_argument("--adapter", default=None, help="a PEFT adapter folder applied on the model")
+    p.add_argument("--quant", choices=["auto", "4bit", "8bit", "none"], default="auto")
+    p.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
+    p.add_argument("--offline", action="store_true", help="never contact the Hugging Face hub")
+    p.add_argument("--temperature", type=float, default=0.8, help="0 = greedy (all samples identical)")
+    p.add_argument("--top-p", type=float, default=0.95)
+    p.add_argument("--top-k", type=int, default=50)
+    p.add_argument("--seed", type=int, default=0, help="sampling seed: the same seed repeats the run")
+    p.add_argument("--first-seed", type=int, default=0, help="seed of the first puzzle")
+    p.add_argument("--budget-mode", choices=["hard", "wrapup", "extend"], default="hard")
+    p.add_argument("--answer-budget", type=_budget, default=512, help="tokens after </think>; 'none' = unlimited")
+    p.add_argument("--batch-rows", type=int, default=64, help="rows (puzzles × samples) per batched generate call")
+    p.add_argument("--save-thinking", action="store_true", help="keep every thought in results.jsonl")
+    p.add_argument("--out", default=None, help="output folder (default: <runs-dir>/eval-<family>-<time>)")
+    p.add_argument("--runs-dir", default="runs", help="where run folders are created")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p.parse_args(argv)
+
+
+def _config(args: argparse.Namespace):
+    """Arguments → a validated EvalConfig (ValueError with a user-facing message otherwise)."""
+    from playground.evaluation.run import EvalConfig, parse_budgets
+    from playground.puzzles import get_family
+
+    if args.level is not None and args.levels is not None:
+        raise ValueError("give --level or --levels, not both")
+    levels = args.levels if args.levels is not None else [args.level or get_family(args.family).default_level]
+    if args.adapter and not (Path(args.adapter).expanduser() / "adapter_config.json").is_file():
+        raise ValueError(f"--adapter {args.adapter}: not a PEFT adapter folder (no adapter_config.json)")
+    config = EvalConfig(
+        family=args.family,
+        levels=levels,
+        puzzles=args.puzzles,
+        samples=args.samples,
+        budgets=parse_budgets(args.budgets),
+        temperature=args.temperature,
+        top_p=args.top_p,
+        top_k=args.top_k,
+        seed=args.seed,
+        first_seed=args.first_seed,
+        budget_mode=args.budget_mode,
+        answer_budget=args.answer_budget,
+        batch_rows=args.batch_rows,
+        save_thinking=args.save_thinking,
+    )
+    config.validate()
+    return config
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.offline:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+    try:
+        config = _config(args)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+    from tqdm import tqdm
+
+    from playground.evaluation.run import Evaluation
+    from playground.generation.engine import Engine
+    from playground.models.loading import ModelLoadError, adapter_base, apply_adapter, load_model
+
+    name = args.model or (adapter_base(args.adapter) if args.adapter else None) or "tiny"
+    try:
+        loaded = load_model(name, args.quant, args.device, args.offline, fallback=False)
+        if args.adapter:
+            apply_adapter(loaded, args.adapter)
+    except ModelLoadError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    for note in loaded.notices:
+        print(f"note: {note}", file=sys.stderr)
+    ev = Evaluation(Engine(loaded), config, runs_dir=args.runs_dir, out_dir=args.out)
+    bar = tqdm(total=ev.total, unit="gen", desc=config.family, file=sys.stderr, disable=args.no_progress)
+    try:
+        for message in ev.steps():
+            bar.set_postfix_str(message)
+            bar.update(ev.done - bar.n)
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"interrupted: partial results in {ev.out_dir}", file=sys.stderr)
+        return 130
+    bar.close()
+    result = ev.result()
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+        return 0
+    model = loaded.name + (f" + adapter {loaded.adapter}" if loaded.adapter else "")
+    print(f"{config.family} levels {','.join(map(str, config.levels))} · {config.puzzles} puzzles/level × ", end="")
+    print(f"{config.samples} samples · T={config.temperature} · seed {config.seed} · {model}")
+    print("rates in %; tokens per response as mean ± std")
+    print(result.frame(compact=True).to_string(index=False))
+    print(f"saved: {ev.out_dir}/results.jsonl, summary.json, summary.csv ({result.seconds:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""A request to tokens under a thinking budget: the backend seam, the local engine, thinking, chat turns."""
