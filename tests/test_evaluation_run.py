@@ -114,7 +114,8 @@ def _adapter(tiny_dir: Path, out: Path) -> Path:
 
 def test_adapter_changes_what_is_evaluated(engine, tiny_dir, tmp_path):
     from playground.generation.engine import Engine
-    from playground.models.loading import apply_adapter, load_model
+    from playground.models.adapters import apply_adapter
+    from playground.models.loading import load_model
 
     adapter = _adapter(tiny_dir, tmp_path / "adapter")
     adapted = Engine(apply_adapter(load_model(str(tiny_dir), device="cpu"), adapter))
@@ -149,6 +150,15 @@ def test_cli_json_with_adapter_and_levels(tiny_dir, tmp_path):
     assert (out / "summary.json").is_file() and (out / "summary.csv").is_file()
 
 
+def test_cli_defaults_are_the_config_defaults():
+    from playground.evaluation.__main__ import _config, parse_args
+
+    config = _config(parse_args(["--family", "maze"]))
+    assert config == EvalConfig(family="maze", levels=[get_family("maze").default_level])
+    unlimited = _config(parse_args(["--family", "maze", "--budgets", "none,0", "--answer-budget", "unlimited"]))
+    assert unlimited.budgets == [None, 0] and unlimited.answer_budget is None
+
+
 def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys):
     from playground.evaluation.__main__ import main
 
@@ -176,13 +186,13 @@ def test_shared_prefill_gives_the_same_samples(engine):
     """generate_batch runs each prompt through the model once and repeats its cache for the N samples; that must not
     change a single sample compared with plain num_return_sequences."""
     cfg = small(levels=[1, 2], budgets=[12], answer_budget=6)
-    assert engine.share_prefill
+    assert engine.batching.share_prefill
     shared = run_evaluation(engine, cfg, save=False).records
-    engine.share_prefill = False
+    engine.batching.share_prefill = False
     try:
         plain = run_evaluation(engine, cfg, save=False).records
     finally:
-        engine.share_prefill = True
+        engine.batching.share_prefill = True
     assert shared == plain
 
 
@@ -193,6 +203,7 @@ def test_a_static_cache_only_when_the_reply_may_be_at_most_twice_the_prompt(engi
     model = engine.loaded.model
     ids = torch.tensor([[5] * 40, [6] * 40])
     mask = torch.ones_like(ids)
-    assert isinstance(engine._sample_inputs(model, ids, mask, 1, 80)["cache"], StaticCache)
-    assert "cache" not in engine._sample_inputs(model, ids, mask, 1, 81)  # generate grows its own cache
-    assert isinstance(engine._sample_inputs(model, ids, mask, 2, 81)["cache"], DynamicCache)  # the shared prefill's
+    inputs = engine.batching.sample_inputs
+    assert isinstance(inputs(model, ids, mask, 1, 80)["cache"], StaticCache)
+    assert "cache" not in inputs(model, ids, mask, 1, 81)  # generate grows its own cache
+    assert isinstance(inputs(model, ids, mask, 2, 81)["cache"], DynamicCache)  # the shared prefill's

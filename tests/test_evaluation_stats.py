@@ -6,19 +6,19 @@ import math
 
 import pytest
 
-from playground.evaluation.run import (
-    EvalConfig,
-    accuracy_vs_n,
+from playground.evaluation.run import EvalConfig
+from playground.evaluation.stats import (
+    accuracy_by_n,
     best_of_n,
     majority_vote,
     mean_std,
-    parse_budgets,
     pass_at_1,
     summarize,
     summarize_sweep,
     table_rows,
     worst_of_n,
 )
+from playground.generation.budgets import parse_budgets
 from playground.puzzles import PuzzleConfigError
 
 
@@ -122,8 +122,8 @@ def test_uneven_samples_are_refused():
         summarize(records()[:-1])
 
 
-def test_accuracy_vs_n_uses_the_first_n_samples():
-    curve = accuracy_vs_n(records())
+def test_accuracy_by_n_uses_the_first_n_samples():
+    curve = accuracy_by_n(records())
     assert curve["n"] == [1, 2, 3, 4]
     # n=1: samples 0 only → T,F,T: every measure = 2/3
     # n=2: puzzle 0 T,T; puzzle 1 F,F (x vs y tie → x, wrong); puzzle 2 T,T → best 2/3, worst 2/3, majority 2/3
@@ -151,6 +151,14 @@ def test_sweep_per_budget_and_level_breakdown():
     assert [(r["budget"], r["level"]) for r in rows] == [("0", "all"), ("0", "1"), ("0", "2"), ("64", "all")]
 
 
+def test_an_unlimited_budget_is_keyed_and_labelled_unlimited():
+    unlimited = [rec(p, j, True, "a", think=90, budget=None) for p in range(3) for j in range(4)]
+    sweep = summarize_sweep(records() + unlimited, [0, None])
+    assert list(sweep) == ["0", "unlimited"] and sweep["unlimited"]["budget"] is None
+    assert sweep["unlimited"]["pass1"]["mean"] == 1.0
+    assert [r["budget"] for r in table_rows(sweep)] == ["0", "unlimited"]
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [("0,128,512", [0, 128, 512]), ("0, none", [0, None]), ("64,Unlimited,64", [64, None]), ("inf", [None])],
@@ -174,6 +182,7 @@ def test_parse_budgets_rejects(text):
         ({"samples": 0}, "≥ 1"),
         ({"budgets": []}, "at least one"),
         ({"budgets": [-4]}, "≥ 0"),
+        ({"budgets": [0, None, 0]}, "each thinking budget once"),
         ({"budget_mode": "soft"}, "unknown budget mode"),
         ({"temperature": -1}, "temperature"),
         ({"name": "../x"}, "bad run name"),
@@ -182,3 +191,15 @@ def test_parse_budgets_rejects(text):
 def test_config_validation(changes, message):
     with pytest.raises((ValueError, PuzzleConfigError), match=message):
         EvalConfig(**{"family": "maze", **changes}).validate()
+
+
+def test_the_statistics_import_no_model_code():
+    """The statistics are pure: summaries can be recomputed from a saved results.jsonl without torch."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import sys, playground.evaluation.stats; print(sorted({'torch', 'transformers'} & set(sys.modules)))"
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -1,12 +1,12 @@
 """Evaluate a model on a puzzle family over a sweep of thinking budgets, from the command line.
 
-    python -m playground.evaluation --family maze --level 2 --puzzles 20 --samples 8 --budgets 0,128,512,none
+    python -m playground.evaluation --family maze --level 2 --puzzles 20 --samples 8 --budgets 0,128,512,unlimited
         [--levels 1,2] [--model tiny] [--adapter DIR] [--temperature 0.8] [--seed 0] [--budget-mode hard]
         [--answer-budget 512] [--out DIR] [--json]
 
 Prints a table (average pass@1 ± std, majority vote, best-of-N, worst-of-N, tokens per response) and writes
 results.jsonl, summary.json and summary.csv to --out (default runs/eval-<family>-<time>). A tqdm progress bar goes
-to stderr. With --json, stdout is one JSON object: per budget label ("0", "128", "none"), pass1 {mean, std},
+to stderr. With --json, stdout is one JSON object: per budget label ("0", "128", "unlimited"), pass1 {mean, std},
 majority, best_of_n, worst_of_n, mean_tokens, tokens and a per-level breakdown.
 Exit codes: 0 done, 1 the model could not load, 2 bad input, 130 interrupted (partial results are kept).
 """
@@ -18,6 +18,11 @@ import json
 import os
 import sys
 from pathlib import Path
+
+from playground.evaluation.run import EvalConfig
+from playground.generation.budgets import BUDGET_MODES, budget_label, parse_budget, parse_budgets
+
+DEFAULTS = EvalConfig(family="")  # the CLI's defaults are the config's field defaults (family is required)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,35 +38,30 @@ def _int_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
 
 
-def _budget(text: str) -> int | None:
-    if text.strip().lower() in ("none", "unlimited", "inf"):
-        return None
-    if not text.strip().isdigit():
-        raise argparse.ArgumentTypeError(f"expected a whole number of tokens ≥ 0 or 'none', got {text!r}")
-    return int(text)
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = _Parser(prog="python -m playground.evaluation", description=__doc__.split("\n")[0])
     p.add_argument("--family", required=True, help="puzzle family (python -m playground.puzzles list)")
     p.add_argument("--level", type=int, default=None, help="one level (default: the family's default)")
     p.add_argument("--levels", type=_int_list, default=None, help="several levels, e.g. 1,2,3")
-    p.add_argument("--puzzles", type=int, default=10, help="puzzles per level (seeds first-seed, first-seed+1, ...)")
-    p.add_argument("--samples", type=int, default=4, help="samples per puzzle (N runs)")
-    p.add_argument("--budgets", default="0,128,512", help="thinking budgets, comma-separated; 'none' = unlimited")
+    d = DEFAULTS
+    p.add_argument("--puzzles", type=int, default=d.puzzles, help="puzzles per level (seeds first-seed, +1, ...)")
+    p.add_argument("--samples", type=int, default=d.samples, help="samples per puzzle (N runs)")
+    budgets = ",".join(map(budget_label, d.budgets))
+    p.add_argument("--budgets", default=budgets, help="thinking budgets, comma-separated; 'unlimited' = no limit")
     p.add_argument("--model", default=None, help="preset, hub id, local folder or 'tiny' (default: the adapter's base)")
     p.add_argument("--adapter", default=None, help="a PEFT adapter folder applied on the model")
     p.add_argument("--quant", choices=["auto", "4bit", "8bit", "none"], default="auto")
     p.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
     p.add_argument("--offline", action="store_true", help="never contact the Hugging Face hub")
-    p.add_argument("--temperature", type=float, default=0.8, help="0 = greedy (all samples identical)")
-    p.add_argument("--top-p", type=float, default=0.95)
-    p.add_argument("--top-k", type=int, default=50)
-    p.add_argument("--seed", type=int, default=0, help="sampling seed: the same seed repeats the run")
-    p.add_argument("--first-seed", type=int, default=0, help="seed of the first puzzle")
-    p.add_argument("--budget-mode", choices=["hard", "wrapup", "extend"], default="hard")
-    p.add_argument("--answer-budget", type=_budget, default=512, help="tokens after </think>; 'none' = unlimited")
-    p.add_argument("--batch-rows", type=int, default=64, help="rows (puzzles × samples) per batched generate call")
+    p.add_argument("--temperature", type=float, default=d.temperature, help="0 = greedy (all samples identical)")
+    p.add_argument("--top-p", type=float, default=d.top_p)
+    p.add_argument("--top-k", type=int, default=d.top_k)
+    p.add_argument("--seed", type=int, default=d.seed, help="sampling seed: the same seed repeats the run")
+    p.add_argument("--first-seed", type=int, default=d.first_seed, help="seed of the first puzzle")
+    p.add_argument("--budget-mode", choices=BUDGET_MODES, default=d.budget_mode)
+    answer = budget_label(d.answer_budget)
+    p.add_argument("--answer-budget", default=answer, help="tokens after </think>; 'unlimited' = no limit")
+    p.add_argument("--batch-rows", type=int, default=d.batch_rows, help="rows (puzzles × samples) per generate call")
     p.add_argument("--save-thinking", action="store_true", help="keep every thought in results.jsonl")
     p.add_argument("--out", default=None, help="output folder (default: <runs-dir>/eval-<family>-<time>)")
     p.add_argument("--runs-dir", default="runs", help="where run folders are created")
@@ -72,7 +72,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def _config(args: argparse.Namespace):
     """Arguments → a validated EvalConfig (ValueError with a user-facing message otherwise)."""
-    from playground.evaluation.run import EvalConfig, parse_budgets
     from playground.puzzles import get_family
 
     if args.level is not None and args.levels is not None:
@@ -92,7 +91,7 @@ def _config(args: argparse.Namespace):
         seed=args.seed,
         first_seed=args.first_seed,
         budget_mode=args.budget_mode,
-        answer_budget=args.answer_budget,
+        answer_budget=parse_budget(args.answer_budget, "answer budget"),
         batch_rows=args.batch_rows,
         save_thinking=args.save_thinking,
     )
@@ -114,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from playground.evaluation.run import Evaluation
     from playground.generation.engine import Engine
-    from playground.models.loading import ModelLoadError, adapter_base, apply_adapter, load_model
+    from playground.models.adapters import adapter_base, apply_adapter
+    from playground.models.loading import ModelLoadError, load_model
 
     name = args.model or (adapter_base(args.adapter) if args.adapter else None) or "tiny"
     try:
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
         return 0
-    model = loaded.name + (f" + adapter {loaded.adapter}" if loaded.adapter else "")
+    model = loaded.name + (f" (adapter {loaded.adapter})" if loaded.adapter else "")
     print(f"{config.family} levels {','.join(map(str, config.levels))} · {config.puzzles} puzzles/level × ", end="")
     print(f"{config.samples} samples · T={config.temperature} · seed {config.seed} · {model}")
     print("rates in %; tokens per response as mean ± std")

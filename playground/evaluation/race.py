@@ -9,9 +9,7 @@ frees it when another is asked for. After each panel ends, its answer is verifie
 
 from __future__ import annotations
 
-import html
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,12 +25,6 @@ from playground.puzzles import Instance, Verdict, get_family
 
 CURRENT = "current"  # a panel's model: whatever the app has loaded
 PANELS = ("A", "B")
-STATUS_ICONS = {"correct": "✔", "wrong": "✘", "unparseable": "!"}  # drawn in a coloured badge: no emoji font needed
-STATUS_COLOURS = {
-    "correct": ("#ecfdf5", "#059669"),
-    "wrong": ("#fef2f2", "#dc2626"),
-    "unparseable": ("#fffbeb", "#d97706"),
-}
 
 
 @dataclass
@@ -344,92 +336,6 @@ def _snapshot(panels: dict[str, PanelState]) -> dict[str, PanelState]:
     }
 
 
-# ---------------------------------------------------------------- presentation (plain HTML, no Gradio)
-def _fmt_value(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ", ".join(_fmt_value(v) for v in value) or "—"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def details_rows(verdict: Verdict, limit: int = 10) -> tuple[list[tuple[str, str, str]], int]:
-    """(mark, check, other fields) per verifier detail, failures first; and how many passing rows were cut."""
-    rows = []
-    for d in verdict.details:
-        informative = d.get("counts", True)
-        mark = "✔" if d.get("ok") else ("✘" if informative else "•")
-        extra = "; ".join(
-            f"{k.replace('_', ' ')}: {_fmt_value(v)}"
-            for k, v in d.items()
-            if k not in ("check", "ok", "counts") and v not in ("", None, [])
-        )
-        rows.append((mark, str(d.get("check", "")), extra))
-    rows.sort(key=lambda r: {"✘": 0, "•": 1, "✔": 2}[r[0]])
-    return rows[:limit], max(0, len(rows) - limit)
-
-
-def verdict_html(verdict: Verdict, stats: GenerationStats, think_budget: int | None) -> str:
-    """A coloured verdict box: status and reason, tokens and time, then a small table of the verifier's checks."""
-    status = verdict.status if verdict.status in STATUS_ICONS else "wrong"
-    background, accent = STATUS_COLOURS[status]
-    budget = f" / {think_budget:,}" if think_budget is not None else ""
-    notes = [n for n, on in (("budget reached", stats.budget_reached), ("stopped", stats.stopped)) if on]
-    figures = (
-        f"<b>{stats.seconds:.1f} s</b> · <b>{stats.thinking_tokens:,}</b>{budget} thinking tokens · "
-        f"<b>{stats.answer_tokens:,}</b> answer tokens" + "".join(f" · {n}" for n in notes)
-    )
-    reason = re.sub(rf"^{status}:\s*", "", verdict.reason, flags=re.IGNORECASE)  # "Wrong — wrong: …" reads badly
-    badge = (
-        f"<span style='display:inline-flex;align-items:center;justify-content:center;width:1.5em;height:1.5em;"
-        f"border-radius:50%;background:{accent};color:white;font-size:.85em;margin-right:6px'>{STATUS_ICONS[status]}</span>"
-    )
-    rows, cut = details_rows(verdict)
-    cell = "padding:2px 8px;border-top:1px solid rgba(0,0,0,.08);vertical-align:top"
-    table = "".join(
-        f"<tr><td style='{cell};color:{'#059669' if m == '✔' else '#dc2626' if m == '✘' else '#6b7280'}'>{m}</td>"
-        f"<td style='{cell}'>{html.escape(check)}</td><td style='{cell};color:#4b5563'>{html.escape(extra)}</td></tr>"
-        for m, check, extra in rows
-    )
-    if cut:
-        table += f"<tr><td></td><td colspan='2' style='{cell};color:#6b7280'>… {cut} more checks passed</td></tr>"
-    extracted = (
-        f"<div style='margin-top:4px'>Answer read as: <code>{html.escape(verdict.extracted[:160])}</code></div>"
-        if verdict.extracted
-        else ""
-    )
-    return (
-        f"<div class='verdict verdict-{status}' style='background:{background};border-left:6px solid {accent};"
-        f"border-radius:8px;padding:10px 14px;color:#111827'>"
-        f"<div style='font-size:1.15em;font-weight:600;color:{accent}'>{badge}{status.capitalize()}"
-        f" <span style='font-weight:400;color:#374151'>— {html.escape(reason)}</span></div>"
-        f"<div style='margin-top:4px;color:#374151'>{figures}</div>{extracted}"
-        + (f"<table style='margin-top:6px;border-collapse:collapse;font-size:.9em'>{table}</table>" if rows else "")
-        + "</div>"
-    )
-
-
-def current_model_line(engine: Engine) -> str:
-    """Markdown naming what 'current' means now; with an adapter, also how to race it against its base."""
-    loaded = engine.loaded
-    if loaded is None:
-        return "**current** = no model loaded (load one in the Chat tab)."
-    line = f"**current** = `{loaded.name}` ({loaded.device}, {loaded.quant})"
-    if loaded.adapter and engine.base_name:
-        line += (
-            f" — the adapter `{loaded.adapter}` on `{engine.base_name}`. **Base vs adapter** sets panel A to "
-            f"`{engine.base_name}` and panel B to `current` with the same settings and seeds."
-        )
-    return line
-
-
-def error_html(message: str) -> str:
-    return (
-        "<div class='verdict verdict-error' style='background:#f3f4f6;border-left:6px solid #6b7280;"
-        f"border-radius:8px;padding:10px 14px;color:#111827'><b>No verdict:</b> {html.escape(message)}</div>"
-    )
-
-
 __all__ = [
     "CURRENT",
     "EnginePool",
@@ -438,10 +344,6 @@ __all__ = [
     "PanelState",
     "RaceUpdate",
     "attach_adapter",
-    "current_model_line",
-    "details_rows",
-    "error_html",
     "find_adapters",
     "race",
-    "verdict_html",
 ]

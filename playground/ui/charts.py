@@ -1,6 +1,6 @@
-"""Plotly figures for evaluations: accuracy vs thinking budget, accuracy vs number of samples, token histograms.
+"""Plotly figures: accuracy vs thinking budget, accuracy vs number of samples, token histograms, training loss.
 
-Inputs are the plain dicts of `playground.evaluation.run` (a sweep from `summarize_sweep`, records from results.jsonl),
+Inputs are the plain dicts of `playground.evaluation` (a sweep from `summarize_sweep`, records from results.jsonl),
 so the figures can be rebuilt from a saved run's summary.json without a model. Rates are drawn in percent.
 """
 
@@ -10,8 +10,11 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
+from playground.generation.budgets import budget_label
 
 COLORS = {"pass1": "#2563eb", "majority": "#16a34a", "best": "#9333ea", "worst": "#dc2626", "tokens": "#9ca3af"}
 LAYOUT = {
@@ -19,11 +22,6 @@ LAYOUT = {
     "margin": {"l": 50, "r": 50, "t": 50, "b": 40},
     "legend": {"orientation": "h", "y": -0.22, "yanchor": "top"},
 }
-
-
-def budget_name(label: str) -> str:
-    """Axis label of a budget: "none" is shown as unlimited."""
-    return "unlimited" if label == "none" else label
 
 
 def _pct(value: float | None) -> float | None:
@@ -43,7 +41,7 @@ def budget_curve(sweep: dict[str, dict[str, Any]], title: str = "Accuracy vs thi
     grey bars on a second axis (how much of each budget was used)."""
     if not sweep:
         return empty_figure("No results yet")
-    x = [budget_name(label) for label in sweep]
+    x = list(sweep)  # budget labels: "0", "128", ..., "unlimited"
     entries = list(sweep.values())
     mean = [_pct(e["pass1"]["mean"]) for e in entries]
     std = [_pct(e["pass1"]["std"]) or 0.0 for e in entries]
@@ -98,7 +96,7 @@ def budget_curve(sweep: dict[str, dict[str, Any]], title: str = "Accuracy vs thi
     return fig
 
 
-def accuracy_vs_n(
+def samples_curve(
     vs_n: dict[str, Sequence[float]], pass1: float | None = None, title: str = "Accuracy vs number of samples N"
 ) -> go.Figure:
     """Majority vote, best-of-n and worst-of-n over the first n samples, with average pass@1 as a reference line."""
@@ -130,15 +128,35 @@ def token_histogram(records: Sequence[dict[str, Any]], kind: str = "thinking", t
     if not records:
         return empty_figure("No results yet")
     fig = go.Figure()
-    label = lambda r: "none" if r["budget"] is None else str(r["budget"])
+    label = lambda r: budget_label(r["budget"])
     count = lambda r: r["thinking_tokens"] + r["answer_tokens"] if kind == "total" else r[f"{kind}_tokens"]
     top = max(count(r) for r in records)
     size = max(1, math.ceil((top + 1) / 30))  # whole-token bins, about 30 of them, starting at 0
     for name in dict.fromkeys(label(r) for r in records):
         values = [count(r) for r in records if label(r) == name]
         bins = {"start": -0.5, "end": top + size, "size": size}
-        fig.add_histogram(x=values, name=f"budget {budget_name(name)}", opacity=0.6, xbins=bins)
+        fig.add_histogram(x=values, name=f"budget {name}", opacity=0.6, xbins=bins)
     fig.update_layout(title=title or f"{kind.capitalize()} tokens per response", barmode="overlay", **LAYOUT)
     fig.update_xaxes(title_text=f"{kind} tokens")
     fig.update_yaxes(title_text="responses")
+    return fig
+
+
+def loss_figure(rows: list[dict[str, Any]]) -> go.Figure:
+    """Training loss per step (thin line) with a moving average (thick)."""
+    steps = [r["step"] for r in rows]
+    loss = pd.Series([r["loss"] for r in rows], dtype=float)
+    fig = go.Figure()
+    fig.add_scatter(x=steps, y=loss, mode="lines", name="loss", line={"width": 1}, opacity=0.5)
+    fig.add_scatter(
+        x=steps, y=loss.rolling(10, min_periods=1).mean(), mode="lines", name="mean of 10", line={"width": 3}
+    )
+    fig.update_layout(
+        height=300,
+        margin={"l": 40, "r": 10, "t": 30, "b": 40},
+        xaxis_title="step",
+        yaxis_title="loss",
+        title="Training loss",
+        legend={"orientation": "h", "y": 1.1},
+    )
     return fig

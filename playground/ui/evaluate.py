@@ -1,22 +1,25 @@
 """The Evaluate tab: N samples × M puzzles of a family swept over thinking budgets, with the paper's statistics.
 
-Widgets and wiring only: the run is `playground.evaluation.Evaluation` on the app's engine (whatever model the Chat
-tab loaded), the figures come from `playground.charts`. The table and charts refresh after every batch; Stop ends
-the run at the next token and keeps what was complete.
+Layout and wiring only: the run is `playground.evaluation.run.Evaluation` on the app's backend (whatever model the
+Chat tab loaded), the figures come from `playground.ui.charts`. The table and charts refresh after every batch; Stop
+ends the run at the next token and keeps what was complete. Named API endpoints: /evaluate, /stop_evaluate.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import gradio as gr
 
-from playground.evaluation.run import EvalConfig, EvalResult, Evaluation, budget_label, parse_budgets
+from playground.evaluation.run import EvalConfig, EvalResult, Evaluation
+from playground.generation.budgets import budget_label, parse_budgets, slider_budget
 from playground.puzzles import families, get_family
 from playground.ui import charts
 from playground.ui.state import AppState
+from playground.ui.widgets import ANSWER_MAX, MODES, budget_slider
 
 BUDGET_CHOICES = [("0 (no thinking)", "0"), *((str(b), str(b)) for b in (64, 128, 256, 512, 1024, 2048))]
-BUDGET_CHOICES.append(("unlimited", "none"))
-ANSWER_MAX = 4096  # the slider's last stop means "unlimited"
+BUDGET_CHOICES.append(("unlimited", "unlimited"))
 
 
 def _level_choices(family: str) -> dict:
@@ -27,35 +30,57 @@ def _level_choices(family: str) -> dict:
     return {"choices": [(str(lv), lv) for lv in levels], "value": [fam.default_level], "info": info}
 
 
+def eval_config(values: dict[str, Any]) -> EvalConfig:
+    """The form's values (keyed by EvalConfig field, plus `extra_budgets` typed by hand) → a validated config;
+    budgets ascending, unlimited last. ValueError with a message for the user."""
+    budgets = parse_budgets(",".join([*(values["budgets"] or []), values["extra_budgets"] or ""]))
+    budgets.sort(key=lambda b: (b is None, b or 0))
+    config = EvalConfig(
+        family=values["family"],
+        levels=sorted(int(lv) for lv in values["levels"] or []),
+        puzzles=int(values["puzzles"]),
+        samples=int(values["samples"]),
+        budgets=budgets,
+        temperature=float(values["temperature"]),
+        seed=int(values["seed"] or 0),
+        first_seed=int(values["first_seed"] or 0),
+        budget_mode=values["budget_mode"],
+        answer_budget=slider_budget(values["answer_budget"], ANSWER_MAX),
+    )
+    config.validate()
+    return config
+
+
 def _outputs(result: EvalResult, budgets: list[int | None], status: str):
     """(status, table, budget chart, accuracy-vs-N chart, token histogram) for a result so far."""
     sweep = result.sweep
     last = sweep.get(budget_label(budgets[-1])) or (list(sweep.values())[-1] if sweep else None)
-    vs_n = charts.accuracy_vs_n(
+    vs_n = charts.samples_curve(
         last["vs_n"] if last else {},
         last["pass1"]["mean"] if last else None,
-        title=f"Accuracy vs N (budget {charts.budget_name(budget_label(last['budget']))})" if last else "",
+        title=f"Accuracy vs N (budget {budget_label(last['budget'])})" if last else "",
     )
     table = result.frame(compact=True) if result.records else None
     return status, table, charts.budget_curve(sweep), vs_n, charts.token_histogram(result.records)
 
 
 def build_evaluate_tab(state: AppState) -> None:
-    """Lay out the Evaluate tab and wire Run (api /evaluate) and Stop (api /stop_evaluate)."""
+    """Lay out the Evaluate tab and wire Run and Stop."""
     fams = families()
     first = next(iter(fams))
+    form: dict[str, gr.components.Component] = {}
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
-            family = gr.Dropdown(
+            form["family"] = gr.Dropdown(
                 [(f.title, n) for n, f in fams.items()], value=first, label="Puzzle family", elem_id="eval-family"
             )
-            levels = gr.CheckboxGroup(label="Levels", elem_id="eval-levels", **_level_choices(first))
-            puzzles = gr.Slider(1, 200, value=10, step=1, label="Puzzles per level (M)", elem_id="eval-puzzles")
-            samples = gr.Slider(1, 64, value=4, step=1, label="Samples per puzzle (N)", elem_id="eval-samples")
-            budgets = gr.CheckboxGroup(
+            form["levels"] = gr.CheckboxGroup(label="Levels", elem_id="eval-levels", **_level_choices(first))
+            form["puzzles"] = gr.Slider(1, 200, value=10, step=1, label="Puzzles per level (M)", elem_id="eval-puzzles")
+            form["samples"] = gr.Slider(1, 64, value=4, step=1, label="Samples per puzzle (N)", elem_id="eval-samples")
+            form["budgets"] = gr.CheckboxGroup(
                 BUDGET_CHOICES, value=["0", "128", "512"], label="Thinking budgets (tokens)", elem_id="eval-budgets"
             )
-            temperature = gr.Slider(
+            form["temperature"] = gr.Slider(
                 0,
                 2,
                 value=0.8,
@@ -63,22 +88,19 @@ def build_evaluate_tab(state: AppState) -> None:
                 label="Temperature (0 = greedy: samples identical)",
                 elem_id="eval-temperature",
             )
-            seed = gr.Number(0, precision=0, label="Seed (the same seed repeats the run)", elem_id="eval-seed")
+            form["seed"] = gr.Number(0, precision=0, label="Seed (the same seed repeats the run)", elem_id="eval-seed")
             with gr.Row():
                 run = gr.Button("Run", variant="primary", elem_id="eval-run")
                 stop = gr.Button("Stop", variant="stop", elem_id="eval-stop")
             with gr.Accordion("More settings", open=False):
-                extra = gr.Textbox(label="Other budgets (comma-separated, e.g. 32,96)", elem_id="eval-extra")
-                mode = gr.Radio(["hard", "wrapup", "extend"], value="hard", label="At the budget")
-                answer = gr.Slider(
-                    0,
-                    ANSWER_MAX,
-                    value=512,
-                    step=16,
-                    label=f"Answer budget ({ANSWER_MAX} = unlimited)",
-                    elem_id="eval-answer",
+                form["extra_budgets"] = gr.Textbox(
+                    label="Other budgets (comma-separated, e.g. 32,96)", elem_id="eval-extra"
                 )
-                first_seed = gr.Number(0, precision=0, label="First puzzle seed")
+                form["budget_mode"] = gr.Radio(MODES, value="hard", label="At the budget")
+                form["answer_budget"] = budget_slider(
+                    ANSWER_MAX, 512, f"Answer budget ({ANSWER_MAX} = unlimited)", elem_id="eval-answer"
+                )
+                form["first_seed"] = gr.Number(0, precision=0, label="First puzzle seed")
         with gr.Column(scale=3):
             status = gr.Markdown("Pick puzzles and budgets, then **Run**.", elem_id="eval-status")
             table = gr.DataFrame(
@@ -92,38 +114,10 @@ def build_evaluate_tab(state: AppState) -> None:
             hist_plot = gr.Plot(charts.empty_figure("Run an evaluation"), elem_id="eval-hist-plot", show_label=False)
             csv_file = gr.File(label="Summary CSV", elem_id="eval-csv", interactive=False)
 
-    def on_run(
-        fam: str,
-        lvls: list[int],
-        m: float,
-        n: float,
-        chosen: list[str],
-        extra_text: str,
-        temp: float,
-        seed_value: float,
-        budget_mode: str,
-        answer_budget: float,
-        first: float,
-        request: gr.Request,
-        progress=gr.Progress(),
-    ):
+    def on_run(request: gr.Request, progress=gr.Progress(), **values):
         session = f"{request.session_hash or 'api'}:evaluate"
         try:
-            wanted = parse_budgets(",".join([*(chosen or []), extra_text or ""]))
-            wanted.sort(key=lambda b: (b is None, b or 0))  # ascending, unlimited last
-            config = EvalConfig(
-                family=fam,
-                levels=sorted(int(lv) for lv in lvls or []),
-                puzzles=int(m),
-                samples=int(n),
-                budgets=wanted,
-                temperature=float(temp),
-                seed=int(seed_value or 0),
-                first_seed=int(first or 0),
-                budget_mode=budget_mode,
-                answer_budget=None if int(answer_budget) >= ANSWER_MAX else int(answer_budget),
-            )
-            config.validate()
+            config = eval_config(values)
         except ValueError as err:
             gr.Warning(str(err))
             yield f"⚠️ {err}", gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
@@ -135,20 +129,20 @@ def build_evaluate_tab(state: AppState) -> None:
             return
         try:
             ev = Evaluation(state.engine, config, runs_dir=state.runs_dir, stop=stop_event)
-            model = state.engine.loaded.name if state.engine.loaded else "?"
-            head = f"**{model}** on {fam} level {', '.join(map(str, config.levels))}: "
-            head += f"{config.puzzles} puzzles × {config.samples} samples × {len(wanted)} budgets"
+            info = state.engine.describe()
+            head = f"**{info.name if info else '?'}** on {config.family} level {', '.join(map(str, config.levels))}: "
+            head += f"{config.puzzles} puzzles × {config.samples} samples × {len(config.budgets)} budgets"
             progress(0, desc="starting")
             yield head + " — starting…", None, gr.skip(), gr.skip(), gr.skip(), None
             for message in ev.steps():
                 progress(ev.done / ev.total, desc=message)
-                yield _outputs(ev.result(), wanted, f"{head} — {message} ({ev.done}/{ev.total})") + (gr.skip(),)
+                yield _outputs(ev.result(), config.budgets, f"{head} — {message} ({ev.done}/{ev.total})") + (gr.skip(),)
             result = ev.result()
             verb = "Stopped" if result.stopped else "Done"
             where = f"{verb} in {result.seconds:.1f} s. Saved to `{ev.out_dir}/` (results.jsonl, summary.json, "
             where += "summary.csv)." if result.records else "Nothing was complete; no results."
             csv_path = str(ev.out_dir / "summary.csv") if result.records else None
-            yield _outputs(result, wanted, f"{head}\n\n{where}") + (csv_path,)
+            yield _outputs(result, config.budgets, f"{head}\n\n{where}") + (csv_path,)
         except (ValueError, RuntimeError) as err:
             gr.Warning(str(err))
             yield f"⚠️ {err}", gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
@@ -162,8 +156,16 @@ def build_evaluate_tab(state: AppState) -> None:
             return gr.skip()
         return "Nothing is running."
 
-    family.change(lambda f: gr.update(**_level_choices(f)), family, levels, api_name=False, queue=False)
-    inputs = [family, levels, puzzles, samples, budgets, extra, temperature, seed, mode, answer, first_seed]
+    form["family"].change(
+        lambda f: gr.update(**_level_choices(f)), form["family"], form["levels"], api_name=False, queue=False
+    )
     outputs = [status, table, budget_plot, n_plot, hist_plot, csv_file]
-    run.click(on_run, inputs, outputs, api_name="evaluate", concurrency_limit=None, show_progress_on=[status])
+    run.click(
+        on_run,
+        inputs_kwargs=form,
+        outputs=outputs,
+        api_name="evaluate",
+        concurrency_limit=None,
+        show_progress_on=[status],
+    )
     stop.click(on_stop, None, status, api_name="stop_evaluate", queue=False)
