@@ -23,7 +23,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from transformers import TrainerCallback  # noqa: E402
 
 from training.runner import TrainRunner  # noqa: E402
-from training.sft import SFTConfig, build_trainer, make_progress_callback  # noqa: E402
+from training.sft import build_trainer, make_progress_callback  # noqa: E402
+from training.sft_config import SFTConfig  # noqa: E402
 
 
 class StepTimer(TrainerCallback):

@@ -13,8 +13,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # children inherit it: nothing may touch the network
 
-from training.runner import RunnerError, TrainRunner, estimate_memory, validate_name  # noqa: E402
-from training.sft import ConfigError, SFTConfig, config_from_dict, load_config, save_config  # noqa: E402
+from training.preflight import estimate_memory  # noqa: E402
+from training.runner import RunnerError, TrainRunner, validate_name  # noqa: E402
+from training.sft_config import ConfigError, SFTConfig, config_from_dict, load_config, save_config  # noqa: E402
 
 TARGET = "<think>\nadd one\n</think>\nAnswer: 42"  # a fixed reply: learnable in a few dozen steps
 

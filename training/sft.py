@@ -15,16 +15,15 @@ import json
 import os
 import signal
 import sys
-import threading
 import time
 import traceback
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-import yaml
+from training.sft_config import ConfigError, SFTConfig, load_config, save_config
+from training.status import write_status
 
-STATES = ("queued", "running", "stopping", "finished", "failed")
 # All attention + MLP projections of common architectures; anything else gets peft's "all-linear".
 LLAMA_LIKE = "llama mistral qwen2 qwen3 qwen2_moe qwen3_moe gemma gemma2 gemma3_text olmo2 granite smollm3"
 TARGET_MODULES = {
@@ -37,134 +36,6 @@ OOM_ADVICE = (
     "Out of memory. Try a smaller batch size or max sequence length, turn on gradient checkpointing, "
     "or load the base in 4-bit (QLoRA)."
 )
-
-
-class ConfigError(ValueError):
-    """The YAML config is invalid; the message names the field."""
-
-
-def _f(default: Any, help: str) -> Any:  # noqa: A002 - "help" is the dataclass-config convention
-    """A dataclass field with a help string (lists get a default factory)."""
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"help": help})
-    return field(default=default, metadata={"help": help})
-
-
-@dataclass
-class SFTConfig:
-    """Everything a run needs. Field help strings double as the YAML documentation and UI tooltips."""
-
-    base_model: str = _f("", "Base model: a local folder or a hub id.")
-    name: str = _f("", "Run name (default: the config's folder name).")
-    output_dir: str = _f("", "Run folder (default: the folder holding the YAML).")
-    data_source: str = _f("puzzles", "puzzles | jsonl | failures")
-    puzzle_families: list[str] = _f([], "Families for puzzle traces; empty: all.")
-    puzzle_levels: list[int] = _f([1], "Puzzle levels to draw from.")
-    num_examples: int = _f(256, "Puzzle examples to generate (cap for failures).")
-    puzzle_seed_start: int = _f(100_000, "First puzzle seed; low seeds stay held out for evaluation.")
-    data_path: str = _f("", "JSONL file (jsonl) or eval results.jsonl (failures).")
-    lora_r: int = _f(16, "LoRA rank.")
-    lora_alpha: int = _f(32, "LoRA alpha (scale = alpha / r).")
-    lora_dropout: float = _f(0.05, "Dropout on the LoRA path.")
-    target_modules: Any = _f("auto", "'auto' (per architecture), 'all-linear' or a list of module names.")
-    learning_rate: float = _f(2e-4, "Peak learning rate.")
-    num_epochs: float = _f(1.0, "Epochs over the data (ignored when max_steps > 0).")
-    max_steps: int = _f(-1, "Optimizer steps; -1 = use num_epochs.")
-    batch_size: int = _f(4, "Examples per device per micro-batch.")
-    grad_accum: int = _f(1, "Micro-batches per optimizer step.")
-    max_seq_len: int = _f(2048, "Longer examples are dropped (and counted).")
-    warmup: float = _f(0.03, "Warmup: a ratio in [0, 1) or a number of steps.")
-    lr_scheduler: str = _f("cosine", "transformers scheduler name.")
-    weight_decay: float = _f(0.0, "AdamW weight decay.")
-    seed: int = _f(0, "Seed for LoRA init and data order.")
-    load_in_4bit: bool = _f(False, "QLoRA: load the base in 4-bit NF4 (CUDA).")
-    gradient_checkpointing: bool = _f(False, "Trade compute for activation memory.")
-    dtype: str = _f("auto", "auto (bf16 on capable GPUs, else fp32) | bf16 | fp16 | fp32")
-    logging_steps: int = _f(1, "Write a metrics line every N steps.")
-
-    @property
-    def run_dir(self) -> Path:
-        return Path(self.output_dir)
-
-
-def load_config(path: str | Path) -> SFTConfig:
-    """Read and check a YAML config; unknown keys and wrong types raise ConfigError naming the field."""
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path} must be a mapping of field: value")
-    return config_from_dict(raw, default_dir=path.parent)
-
-
-def _coerce(default: Any, value: Any) -> Any:
-    """`value` converted to the type of the field's default (YAML 1.1 reads "2e-4" as a string)."""
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ValueError("expected true or false")
-        return value
-    if isinstance(default, int):
-        if float(value) != int(float(value)):
-            raise ValueError("expected a whole number")
-        return int(float(value))
-    if isinstance(default, float):
-        return float(value)
-    if isinstance(default, list):
-        items = value if isinstance(value, list) else [v.strip() for v in str(value).split(",") if v.strip()]
-        return [type(default[0])(x) for x in items] if default else [str(x) for x in items]
-    if isinstance(default, str) and isinstance(value, (str, int, float)):
-        return str(value)
-    return value  # target_modules: a string or a list
-
-
-def config_from_dict(raw: dict[str, Any], default_dir: Path | None = None) -> SFTConfig:
-    """Build an SFTConfig from plain values, coercing YAML's strings ("2e-4") to the field types."""
-    known = {f.name: f for f in fields(SFTConfig)}
-    unknown = sorted(set(raw) - set(known))
-    if unknown:
-        raise ConfigError(f"unknown config field(s) {unknown}; known: {', '.join(known)}")
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        try:
-            values[key] = _coerce(getattr(SFTConfig(), key), value)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"config field {key!r}: bad value {value!r} ({exc})") from exc
-    cfg = SFTConfig(**values)
-    if not cfg.output_dir and default_dir is not None:
-        cfg.output_dir = str(default_dir)
-    cfg.name = cfg.name or Path(cfg.output_dir or ".").resolve().name
-    for key in ("lora_r", "batch_size", "grad_accum", "max_seq_len", "logging_steps"):
-        if getattr(cfg, key) < 1:
-            raise ConfigError(f"config field {key!r} must be ≥ 1")
-    if not cfg.base_model:
-        raise ConfigError("config field 'base_model' is required")
-    if cfg.dtype not in ("auto", "bf16", "fp16", "fp32"):
-        raise ConfigError(f"config field 'dtype' must be auto, bf16, fp16 or fp32, not {cfg.dtype!r}")
-    return cfg
-
-
-def save_config(cfg: SFTConfig, path: str | Path) -> Path:
-    """Write the config as YAML (field order kept) and return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(asdict(cfg), sort_keys=False))
-    return path
-
-
-def write_status(run_dir: str | Path, state: str, **extra: Any) -> None:
-    """Atomically update status.json (readers never see half a file); keeps earlier keys."""
-    assert state in STATES, state
-    path = Path(run_dir) / "status.json"
-    try:
-        status = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        status = {}
-    status.update(extra, state=state, updated=time.time())
-    tmp = path.with_name(f".status.{os.getpid()}.{threading.get_ident()}.tmp")  # unique per writer thread
-    tmp.write_text(json.dumps(status, indent=1))
-    os.replace(tmp, path)
 
 
 def is_oom(exc: BaseException) -> bool:
@@ -221,7 +92,8 @@ def target_modules_for(model: Any, requested: Any = "auto") -> list[str] | str:
     return found or "all-linear"
 
 
-def _dtype(cfg: SFTConfig) -> Any:
+def torch_dtype(cfg: SFTConfig) -> Any:
+    """The run's torch dtype: the config's, or for "auto" bf16 on a GPU that supports it, else fp32."""
     import torch
 
     if cfg.dtype != "auto":
@@ -240,7 +112,7 @@ def load_model(cfg: SFTConfig) -> tuple[Any, Any]:
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     tok.padding_side = "right"  # positions start at 0 for every row (the engine pads left for generation)
-    dtype = _dtype(cfg)
+    dtype = torch_dtype(cfg)
     kwargs: dict[str, Any] = {"dtype": dtype}
     if cfg.load_in_4bit:
         kwargs["quantization_config"] = BitsAndBytesConfig(
@@ -302,7 +174,7 @@ def build_trainer(cfg: SFTConfig, callbacks: list[Any] | None = None) -> Any:
 
     model, tok = load_model(cfg)
     dataset, dropped = build_dataset(cfg, tok)
-    dtype = _dtype(cfg)
+    dtype = torch_dtype(cfg)
     args = TrainingArguments(
         output_dir=str(cfg.run_dir / "trainer"),
         per_device_train_batch_size=cfg.batch_size,

@@ -17,8 +17,9 @@ import plotly.graph_objects as go
 
 from playground.evaluation.compare import CompareConfig, compare_adapter, default_config
 from training.data import find_eval_results
-from training.runner import RunnerError, TrainRunner, check_data, estimate_memory
-from training.sft import SFTConfig
+from training.preflight import check_data, estimate_memory
+from training.runner import RunnerError, TrainRunner
+from training.sft_config import SFTConfig
 
 POLL_S = 2.0
 SOURCES = [

@@ -1,0 +1,130 @@
+"""The SFT run's configuration: the `SFTConfig` schema, its YAML file, and the checks that name the bad field.
+
+A run is described by one YAML file (runs/<name>/config.yaml); every field has a default and a help string that
+doubles as the YAML documentation and the Train tab's tooltips. No torch here: the UI and the runner read configs
+without loading the trainer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DTYPES = ("auto", "bf16", "fp16", "fp32")
+
+
+class ConfigError(ValueError):
+    """The YAML config is invalid; the message names the field."""
+
+
+def _f(default: Any, help: str) -> Any:  # noqa: A002 - "help" is the dataclass-config convention
+    """A dataclass field with a help string (lists get a default factory)."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class SFTConfig:
+    """Everything a run needs. Field help strings double as the YAML documentation and UI tooltips."""
+
+    base_model: str = _f("", "Base model: a local folder or a hub id.")
+    name: str = _f("", "Run name (default: the config's folder name).")
+    output_dir: str = _f("", "Run folder (default: the folder holding the YAML).")
+    data_source: str = _f("puzzles", "puzzles | jsonl | failures")
+    puzzle_families: list[str] = _f([], "Families for puzzle traces; empty: all.")
+    puzzle_levels: list[int] = _f([1], "Puzzle levels to draw from.")
+    num_examples: int = _f(256, "Puzzle examples to generate (cap for failures).")
+    puzzle_seed_start: int = _f(100_000, "First puzzle seed; low seeds stay held out for evaluation.")
+    data_path: str = _f("", "JSONL file (jsonl) or eval results.jsonl (failures).")
+    lora_r: int = _f(16, "LoRA rank.")
+    lora_alpha: int = _f(32, "LoRA alpha (scale = alpha / r).")
+    lora_dropout: float = _f(0.05, "Dropout on the LoRA path.")
+    target_modules: Any = _f("auto", "'auto' (per architecture), 'all-linear' or a list of module names.")
+    learning_rate: float = _f(2e-4, "Peak learning rate.")
+    num_epochs: float = _f(1.0, "Epochs over the data (ignored when max_steps > 0).")
+    max_steps: int = _f(-1, "Optimizer steps; -1 = use num_epochs.")
+    batch_size: int = _f(4, "Examples per device per micro-batch.")
+    grad_accum: int = _f(1, "Micro-batches per optimizer step.")
+    max_seq_len: int = _f(2048, "Longer examples are dropped (and counted).")
+    warmup: float = _f(0.03, "Warmup: a ratio in [0, 1) or a number of steps.")
+    lr_scheduler: str = _f("cosine", "transformers scheduler name.")
+    weight_decay: float = _f(0.0, "AdamW weight decay.")
+    seed: int = _f(0, "Seed for LoRA init and data order.")
+    load_in_4bit: bool = _f(False, "QLoRA: load the base in 4-bit NF4 (CUDA).")
+    gradient_checkpointing: bool = _f(False, "Trade compute for activation memory.")
+    dtype: str = _f("auto", "auto (bf16 on capable GPUs, else fp32) | bf16 | fp16 | fp32")
+    logging_steps: int = _f(1, "Write a metrics line every N steps.")
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir)
+
+
+def load_config(path: str | Path) -> SFTConfig:
+    """Read and check a YAML config; unknown keys and wrong types raise ConfigError naming the field."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must be a mapping of field: value")
+    return config_from_dict(raw, default_dir=path.parent)
+
+
+def _coerce(default: Any, value: Any) -> Any:
+    """`value` converted to the type of the field's default (YAML 1.1 reads "2e-4" as a string)."""
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError("expected true or false")
+        return value
+    if isinstance(default, int):
+        if float(value) != int(float(value)):
+            raise ValueError("expected a whole number")
+        return int(float(value))
+    if isinstance(default, float):
+        return float(value)
+    if isinstance(default, list):
+        items = value if isinstance(value, list) else [v.strip() for v in str(value).split(",") if v.strip()]
+        return [type(default[0])(x) for x in items] if default else [str(x) for x in items]
+    if isinstance(default, str) and isinstance(value, (str, int, float)):
+        return str(value)
+    return value  # target_modules: a string or a list
+
+
+def config_from_dict(raw: dict[str, Any], default_dir: Path | None = None) -> SFTConfig:
+    """Build an SFTConfig from plain values, coercing YAML's strings ("2e-4") to the field types."""
+    known = {f.name: f for f in fields(SFTConfig)}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown config field(s) {unknown}; known: {', '.join(known)}")
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        try:
+            values[key] = _coerce(getattr(SFTConfig(), key), value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"config field {key!r}: bad value {value!r} ({exc})") from exc
+    cfg = SFTConfig(**values)
+    if not cfg.output_dir and default_dir is not None:
+        cfg.output_dir = str(default_dir)
+    cfg.name = cfg.name or Path(cfg.output_dir or ".").resolve().name
+    for key in ("lora_r", "batch_size", "grad_accum", "max_seq_len", "logging_steps"):
+        if getattr(cfg, key) < 1:
+            raise ConfigError(f"config field {key!r} must be ≥ 1")
+    if not cfg.base_model:
+        raise ConfigError("config field 'base_model' is required")
+    if cfg.dtype not in DTYPES:
+        raise ConfigError(f"config field 'dtype' must be auto, bf16, fp16 or fp32, not {cfg.dtype!r}")
+    return cfg
+
+
+def save_config(cfg: SFTConfig, path: str | Path) -> Path:
+    """Write the config as YAML (field order kept) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(asdict(cfg), sort_keys=False))
+    return path
