@@ -61,7 +61,7 @@ SHORT = "Is 91 prime?"
 
 
 def bench_prompt(engine, kind: str, text: str, args: argparse.Namespace) -> None:
-    from playground.generation.engine import GenerationRequest
+    from playground.generation.request import GenerationRequest
 
     prompt = [{"role": "user", "content": text}]
     req = GenerationRequest(

@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from playground.generation.engine import Engine, GenerationRequest  # noqa: E402
+from playground.generation.engine import Engine  # noqa: E402
+from playground.generation.request import GenerationRequest  # noqa: E402
 from playground.models.loading import load_model  # noqa: E402
 from playground.models.placeholder import build_placeholder  # noqa: E402
 

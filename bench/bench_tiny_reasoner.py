@@ -22,7 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere without installing
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from playground.generation.engine import Engine, GenerationRequest  # noqa: E402
+from playground.generation.engine import Engine  # noqa: E402
+from playground.generation.request import GenerationRequest  # noqa: E402
 from playground.models.loading import load_model  # noqa: E402
 from playground.puzzles import generate  # noqa: E402
 from training.tiny import DEFAULT_DIR, DEFAULT_FAMILIES  # noqa: E402

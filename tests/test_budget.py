@@ -7,7 +7,8 @@ import pytest
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
-from playground.generation.engine import Engine, GenerationRequest
+from playground.generation.engine import Engine
+from playground.generation.request import GenerationRequest
 from playground.generation.thinking import Budget, ThinkingBudgetProcessor, ThinkTags
 from playground.models.loading import load_model
 

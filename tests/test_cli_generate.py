@@ -73,6 +73,14 @@ def test_generate_bad_input_exits_2_with_a_message(tiny_dir):
     assert out.returncode == 2 and "empty" in out.stderr and "Traceback" not in out.stderr
     out = run("-m", "playground.generate", "--prompt", "x", "--think-budget", "-3")
     assert out.returncode == 2 and "Traceback" not in out.stderr
+    out = run("-m", "playground.generation", "--prompt", "x", "--answer-budget", "lots")
+    assert out.returncode == 2 and "--answer-budget: bad budget 'lots'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_generate_exits_1_when_the_named_model_cannot_load():
+    """The CLI runs the model it was asked for or none: no silent fallback to the embedded model."""
+    out = run("-m", "playground.generation", "--prompt", "x", "--model", "no-such-org/no-such-model", "--offline")
+    assert out.returncode == 1 and "no-such-org/no-such-model" in out.stderr and out.stdout == ""
 
 
 def test_app_help_lists_every_option():

@@ -8,7 +8,8 @@ import weakref
 import pytest
 
 from playground.generation.chat_session import history_to_messages, stream_turn
-from playground.generation.engine import Engine, GenerationRequest, Notice
+from playground.generation.engine import Engine
+from playground.generation.request import GenerationRequest, Notice
 from playground.models import loading
 from playground.models.loading import ModelLoadError, load_model
 from playground.models.presets import PRESETS
@@ -137,7 +138,7 @@ def test_stop_criterion_ends_generate_on_the_next_token(engine):
     import torch
     from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteriaList
 
-    from playground.generation.engine import _StopOnEvent
+    from playground.generation.streaming import StopOnEvent
 
     stop = threading.Event()
 
@@ -163,7 +164,7 @@ def test_stop_criterion_ends_generate_on_the_next_token(engine):
         top_k=None,
         pad_token_id=tok.pad_token_id,
         logits_processor=LogitsProcessorList([SetStopAt()]),
-        stopping_criteria=StoppingCriteriaList([_StopOnEvent(stop)]),
+        stopping_criteria=StoppingCriteriaList([StopOnEvent(stop)]),
     )
     assert out.shape[1] - ids.shape[1] == 10
 

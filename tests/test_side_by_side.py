@@ -8,17 +8,18 @@ import time
 
 import pytest
 
-from playground.evaluation.race import EnginePool, PanelConfig, details_rows, race, verdict_html
-from playground.generation.engine import Engine, GenerationStats
+from playground.evaluation.race import PanelConfig, race
+from playground.generation.engine import Engine
+from playground.generation.pool import EnginePool
+from playground.generation.request import GenerationStats
 from playground.models.loading import ModelLoadError, load_model
 from playground.puzzles import Verdict, generate, get_family
+from playground.ui.verdict import details_rows, verdict_html
 
 
 @pytest.fixture
 def pool(engine):
-    pool = EnginePool(engine, device="cpu", offline=True)
-    yield pool
-    pool.release()
+    return EnginePool(engine, device="cpu", offline=True)
 
 
 def _run(pool, instance, a, b, stop=None, on_update=None):
@@ -132,7 +133,7 @@ def test_adapter_panel_runs_on_a_second_engine(pool, engine, tiny_dir, tmp_path)
     config = PanelConfig(adapter=str(tmp_path / "adapter"), think_budget=8, answer_budget=8, temperature=0)
     final = _run(pool, generate("maze", 1, 4), PanelConfig(think_budget=8, answer_budget=8), config)[-1]
     assert isinstance(pool.other, Engine) and pool.other is not engine
-    assert final.panels["B"].result.stats.model.endswith("+ adapter")
+    assert final.panels["B"].result.stats.model == f"{tiny_dir} + {tmp_path.name}"  # "<base> + <adapter's run>"
     assert final.panels["B"].result.stats.thinking_tokens <= 8
 
 

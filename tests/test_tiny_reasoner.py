@@ -10,7 +10,8 @@ import torch
 from tokenizers import AddedToken
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from playground.generation.engine import Engine, GenerationRequest
+from playground.generation.engine import Engine
+from playground.generation.request import GenerationRequest
 from playground.models.loading import load_model
 from playground.models.presets import TINY_EXAMPLES
 from playground.models.tiny_tokenizer import build_tokenizer

@@ -10,8 +10,10 @@ import threading
 import pytest
 
 from playground.evaluation.compare import CompareConfig, compare_adapter, default_config
-from playground.evaluation.race import CURRENT, EnginePool, PanelConfig
-from playground.generation.engine import Engine, GenerationRequest, ThinkingDelta
+from playground.evaluation.race import PanelConfig
+from playground.generation.engine import Engine
+from playground.generation.pool import CURRENT, EnginePool
+from playground.generation.request import GenerationRequest, ThinkingDelta
 from playground.models.loading import ModelLoadError, load_model
 from playground.ui.chat import model_banner
 from playground.ui.state import AppState
@@ -44,8 +46,8 @@ def _greedy(engine: Engine) -> str:
 def test_load_adapter_changes_outputs_and_names_it(tiny_dir, adapter):
     engine = Engine(load_model(str(tiny_dir), device="cpu"))
     before = _greedy(engine)
-    message = engine.load_adapter(adapter)
-    assert "demo-run" in message and str(tiny_dir) in message
+    info = engine.load_adapter(adapter)
+    assert info == engine.describe() and info.name == f"{tiny_dir} + demo-run" and info.base_name == str(tiny_dir)
     assert engine.loaded.adapter == str(adapter) and engine.base_name == str(tiny_dir)
     assert engine.loaded.name == f"{tiny_dir} + demo-run"
     banner = model_banner(AppState(engine=engine))
@@ -77,7 +79,7 @@ def test_load_adapter_refused_while_generating_and_bad_folders(tiny_dir, adapter
     with pytest.raises(ModelLoadError, match="not a PEFT adapter folder"):
         engine.load_adapter(tmp_path)
     assert engine.loaded is not None and engine.loaded.adapter is None
-    assert "demo-run" in engine.load_adapter(adapter)  # idle again: accepted
+    assert engine.load_adapter(adapter).name.endswith(" + demo-run")  # idle again: accepted
 
 
 def test_puzzle_panels_pair_base_and_adapter(tiny_dir, adapter):
@@ -92,7 +94,9 @@ def test_puzzle_panels_pair_base_and_adapter(tiny_dir, adapter):
     a, b = other.generate(request), engine.generate(request)
     assert a.thinking + a.answer != b.thinking + b.answer
     pool.done_with(other)
-    pool.release()
+    # another model for a panel: the cached base is freed first, so a race never holds three models
+    third = pool.engine_for(PanelConfig(model=CURRENT, adapter=str(adapter)))
+    assert third is not other and other.loaded.model is None and third.loaded.name == f"{tiny_dir} + demo-run"
 
 
 def test_before_after_on_held_out_seeds(tiny_dir, adapter, tmp_path):

@@ -106,7 +106,9 @@ def load_model(cfg: SFTConfig) -> tuple[Any, Any]:
     """(peft model, tokenizer) freshly loaded (never reuse a model that ran no-grad 4-bit forwards)."""
     import torch
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
-    from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from playground.models.loading import bnb_config
 
     tok = AutoTokenizer.from_pretrained(cfg.base_model)
     if tok.pad_token is None:
@@ -115,12 +117,7 @@ def load_model(cfg: SFTConfig) -> tuple[Any, Any]:
     dtype = torch_dtype(cfg)
     kwargs: dict[str, Any] = {"dtype": dtype}
     if cfg.load_in_4bit:
-        kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True,
-            bnb_4bit_quant_type="nf4",
-            bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=dtype,
-        )
+        kwargs["quantization_config"] = bnb_config("4bit", compute_dtype=dtype)
         if torch.cuda.is_available():
             kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", "0"))}
     model = AutoModelForCausalLM.from_pretrained(cfg.base_model, **kwargs)

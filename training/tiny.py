@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -27,13 +27,13 @@ from tokenizers import AddedToken
 from transformers import (
     AutoTokenizer,
     GenerationConfig,
-    LlamaConfig,
     LlamaForCausalLM,
     Trainer,
     TrainerCallback,
     TrainingArguments,
 )
 
+from playground.models.placeholder import tiny_llama_config
 from playground.models.presets import TINY_REASONER_DIR
 from playground.models.tiny_tokenizer import FIXED_TOKENS, build_tokenizer, frequent_words
 from playground.puzzles import get_family
@@ -48,6 +48,8 @@ from training.curriculum import (
 
 DEFAULT_DIR = TINY_REASONER_DIR
 DEFAULT_FAMILIES = ["sat", "maze", "tsp", "spatial_map"]
+DEFAULT_MINUTES = 70.0  # the command line's run length when neither --minutes nor --max-steps is given
+CHECKPOINT_MINUTES = 10.0
 
 
 @dataclass
@@ -74,7 +76,7 @@ class Recipe:
     max_steps: int | None = None
     minutes: float | None = None
     bf16: bool = True
-    compile: bool = False  # torch.compile: ~1.35x on CPU once compiled (a minute or two for the first shapes)
+    compile: bool = False  # torch.compile: faster on CPU once the first shapes are compiled (a minute or two)
     init: str | None = None  # continue from this model folder instead of random weights
 
 
@@ -140,9 +142,9 @@ class TokenSumTrainer(Trainer):
     """Trainer whose loss is the sum over a batch's target tokens divided by one constant for the whole run.
 
     Batches are grouped by length (training/curriculum.py `token_batches`), so their numbers of target tokens differ
-    a lot; with the usual per-batch mean, the tokens of a batch of short no-think examples would weigh ~15x more
-    than those of full traces, and the model learns to close its thought at once (measured with the earlier
-    length-grouped sampler). A constant divisor weighs every target token the same.
+    a lot; with the usual per-batch mean, the tokens of a batch of short no-think examples would weigh many times
+    more than those of full traces, which teaches the model to close its thought at once. A constant divisor weighs
+    every target token the same.
     """
 
     def __init__(self, *args, tokens_per_batch: float, **kwargs):
@@ -177,18 +179,8 @@ def build_tiny_tokenizer(recipe: Recipe):
 
 
 def build_model(recipe: Recipe, tok) -> LlamaForCausalLM:
-    config = LlamaConfig(
-        vocab_size=-(-len(tok) // 32) * 32,  # a multiple of 32 so lm_head can be 4-bit quantized
-        hidden_size=recipe.hidden,
-        intermediate_size=recipe.intermediate,
-        num_hidden_layers=recipe.layers,
-        num_attention_heads=recipe.heads,
-        num_key_value_heads=recipe.heads,
-        max_position_embeddings=recipe.max_positions,
-        tie_word_embeddings=True,
-        bos_token_id=None,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
+    config = tiny_llama_config(
+        tok, recipe.hidden, recipe.intermediate, recipe.layers, recipe.heads, recipe.max_positions
     )
     torch.manual_seed(recipe.seed)
     model = LlamaForCausalLM.from_pretrained(recipe.init) if recipe.init else LlamaForCausalLM(config)
@@ -204,8 +196,8 @@ def grow_embeddings(model: LlamaForCausalLM, tok, old_tok) -> list[str]:
     """Give a continued model rows for the tokens `tok` has beyond `old_tok`; returns the added tokens.
 
     Each new row starts as the mean of the rows of the pieces the old tokenizer split the token into ("c4: " from
-    "c4", ":", " "), so it already carries the identity of what it stands for (measured: with rows drawn at random a
-    continued 4-layer model had not learned, after 15 CPU-minutes, to copy the clause after a new "c4: ").
+    "c4", ":", " "), so it already carries the identity of what it stands for: the continued model can copy what
+    follows a new token from its first steps instead of first learning what a random row means.
     """
     added = [t for t in tok.get_vocab() if t not in old_tok.get_vocab()]
     if model.get_input_embeddings().num_embeddings < len(tok):
@@ -304,7 +296,9 @@ Measured with `python -m training.tiny_eval` / `bench/bench_tiny_reasoner.py`.
 """
 
 
-def train(recipe: Recipe, out: str | Path = DEFAULT_DIR, checkpoint_minutes: float = 10.0, log_every: int = 10) -> dict:
+def train(
+    recipe: Recipe, out: str | Path = DEFAULT_DIR, checkpoint_minutes: float = CHECKPOINT_MINUTES, log_every: int = 10
+) -> dict:
     """Run the recipe and write the model folder to `out`; returns the run's facts (steps, tokens/s, losses...)."""
     if not recipe.max_steps and not recipe.minutes:
         raise ValueError("give max_steps or minutes")
@@ -393,20 +387,21 @@ def family_value(item: str) -> tuple[str, float]:
 
 
 def main() -> None:
+    d = Recipe()  # the command line's defaults are the recipe's
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(DEFAULT_DIR))
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=d.seed)
     limit = parser.add_mutually_exclusive_group()
-    limit.add_argument("--minutes", type=float)
+    limit.add_argument("--minutes", type=float, help=f"wall-clock limit (default {DEFAULT_MINUTES:g})")
     limit.add_argument("--max-steps", type=int)
-    parser.add_argument("--families", nargs="+", default=list(DEFAULT_FAMILIES))
-    parser.add_argument("--levels", nargs="+", type=int, default=[1])
-    parser.add_argument("--per-family", type=int, default=Recipe.per_family)
+    parser.add_argument("--families", nargs="+", default=d.families)
+    parser.add_argument("--levels", nargs="+", type=int, default=d.levels)
+    parser.add_argument("--per-family", type=int, default=d.per_family)
     parser.add_argument(
         "--mix",
         nargs="*",
         type=family_value,
-        default=[],
+        default=list(d.mix.items()),
         metavar="FAMILY=X",
         help="more or fewer examples of a family, e.g. maze=1.5",
     )
@@ -414,58 +409,41 @@ def main() -> None:
         "--drill",
         nargs="*",
         type=family_value,
-        default=[],
+        default=list(d.drill.items()),
         metavar="FAMILY=F",
         help="draw this fraction of a family's examples from its training-only drill (training/curriculum.py DRILLS), "
         "e.g. spatial_map=0.5: 4-5 object maps whose look-ups cannot be guessed from line order",
     )
-    parser.add_argument("--layers", type=int, default=Recipe.layers)
-    parser.add_argument("--hidden", type=int, default=Recipe.hidden)
-    parser.add_argument("--heads", type=int, default=Recipe.heads)
-    parser.add_argument("--intermediate", type=int, default=Recipe.intermediate)
-    parser.add_argument("--batch-tokens", type=int, default=Recipe.batch_tokens)
-    parser.add_argument("--lr", type=float, default=Recipe.lr)
-    parser.add_argument("--warmup-steps", type=int, default=Recipe.warmup_steps)
+    parser.add_argument("--layers", type=int, default=d.layers)
+    parser.add_argument("--hidden", type=int, default=d.hidden)
+    parser.add_argument("--heads", type=int, default=d.heads)
+    parser.add_argument("--intermediate", type=int, default=d.intermediate)
+    parser.add_argument("--batch-tokens", type=int, default=d.batch_tokens)
+    parser.add_argument("--lr", type=float, default=d.lr)
+    parser.add_argument("--warmup-steps", type=int, default=d.warmup_steps)
     parser.add_argument(
         "--no-bf16",
         action="store_true",
         help="train in fp32: bf16 autocast is faster only on CPUs with bf16 instructions (AVX512-BF16/AMX); "
-        "without them it was measured 3.4x slower",
+        "without them fp32 is faster",
     )
     parser.add_argument("--compile", action="store_true", help="torch.compile the model (faster after warm-up)")
     parser.add_argument("--init", help="continue training from this model folder")
-    parser.add_argument("--checkpoint-minutes", type=float, default=10.0)
+    parser.add_argument("--checkpoint-minutes", type=float, default=CHECKPOINT_MINUTES)
     parser.add_argument(
         "--threads",
         type=int,
         default=0,
-        help="torch CPU threads (0: torch's default); on a shared machine 1 thread beats 2 that wait for each other",
+        help="torch CPU threads (0: torch's default); on a shared machine 1 avoids threads waiting for each other",
     )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    recipe = Recipe(
-        seed=args.seed,
-        families=args.families,
-        levels=args.levels,
-        per_family=args.per_family,
-        mix=dict(args.mix),
-        drill=dict(args.drill),
-        hidden=args.hidden,
-        layers=args.layers,
-        heads=args.heads,
-        intermediate=args.intermediate,
-        batch_tokens=args.batch_tokens,
-        lr=args.lr,
-        warmup_steps=args.warmup_steps,
-        max_steps=args.max_steps,
-        minutes=args.minutes if args.max_steps is None else None,
-        bf16=not args.no_bf16,
-        compile=args.compile,
-        init=args.init,
-    )
+    known = {f.name for f in fields(Recipe)}
+    values = {k: v for k, v in vars(args).items() if k in known}
+    recipe = Recipe(**{**values, "mix": dict(args.mix), "drill": dict(args.drill), "bf16": not args.no_bf16})
     if not recipe.max_steps and not recipe.minutes:
-        recipe.minutes = 70.0
+        recipe.minutes = DEFAULT_MINUTES
     run = train(recipe, args.out, args.checkpoint_minutes)
     print(json.dumps({k: v for k, v in run.items() if k != "losses"}, indent=1))
 

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from playground.evaluation.run import EvalConfig, EvalResult, run_evaluation
-from playground.generation.engine import Engine, adapter_label
-from playground.models.loading import apply_adapter, load_model, unload
+from playground.generation.engine import Engine
+from playground.models.adapters import adapter_label, apply_adapter
+from playground.models.loading import load_model, unload
 from playground.puzzles import families, get_family
 
 Progress = Callable[[int, int, str], None]  # (done generations, total generations, what is running)
@@ -201,7 +202,6 @@ def compare_adapter(
         if loaded is None:  # the app's own model served as the base: the adapter goes on a copy
             loaded = load_model(base, quant, device, offline, fallback=False)
         apply_adapter(loaded, adapter)
-        loaded.name = f"{base} + {adapter_label(adapter)}"
         after = evaluate(Engine(loaded), "adapter", per_model)
     finally:
         unload(loaded)

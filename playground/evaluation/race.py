@@ -3,8 +3,9 @@
 No Gradio here: the Puzzles tab, the tests and any script call `race(...)`, which runs both panels in threads
 (each consuming `chat_session.stream_turn`) and merges their updates through a queue, so both chats stream
 together. Panels that use the loaded model share its one `Engine` (it allows concurrent generations); a panel
-naming another model (or an adapter) gets a second Engine from `EnginePool`, which caches one such model and
-frees it when another is asked for. After each panel ends, its answer is verified and its tokens and time kept.
+naming another model (or an adapter) gets a second Engine from `generation.pool.EnginePool`, which caches one
+such model and frees it when another is asked for. After each panel ends, its answer is verified and its tokens and
+time kept.
 """
 
 from __future__ import annotations
@@ -12,18 +13,17 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from playground.generation.chat_session import Message, TurnUpdate, stream_turn, user_message
-from playground.generation.engine import Engine, GenerationRequest, GenerationStats
-from playground.models.loading import LoadedModel, ModelLoadError, apply_adapter, load_model, unload
-from playground.models.presets import EMBEDDED_NAMES
+from playground.generation.engine import Engine
+from playground.generation.pool import CURRENT, EnginePool
+from playground.generation.request import GenerationRequest, GenerationStats
+from playground.models.adapters import adapted_name
 from playground.puzzles import Instance, Verdict, get_family
 
-CURRENT = "current"  # a panel's model: whatever the app has loaded
 PANELS = ("A", "B")
 
 
@@ -99,108 +99,6 @@ class RaceUpdate:
         return all(p.finished for p in self.panels.values())
 
 
-def attach_adapter(loaded: LoadedModel, adapter: str) -> LoadedModel:
-    """Apply a PEFT adapter folder (e.g. a Train tab run's output) and name the result after both."""
-    apply_adapter(loaded, adapter)
-    loaded.name = f"{loaded.name} + {Path(adapter).name}"
-    return loaded
-
-
-class EnginePool:
-    """The app's engine (for 'current' and the loaded model's own name) plus at most one other model, cached.
-
-    Asking for a different other model frees the cached one first, so a race never holds three models.
-    """
-
-    def __init__(
-        self,
-        primary: Engine,
-        quant: str = "auto",
-        device: str = "auto",
-        offline: bool = False,
-        loader: Callable[..., LoadedModel] = load_model,
-    ):
-        self.primary = primary
-        self.quant, self.device, self.offline = quant, device, offline
-        self.loader = loader
-        self.other: Engine | None = None
-        self._other_key: tuple[str, str | None] | None = None
-        self._users = 0  # races holding the other engine (it is never freed under them)
-        self._guard = threading.Lock()
-
-    def uses_primary(self, config: PanelConfig) -> bool:
-        if config.adapter:
-            return False
-        name = (config.model or "").strip()
-        loaded = self.primary.loaded
-        if name == CURRENT or loaded is None:
-            return name == CURRENT
-        if loaded.adapter:  # the loaded model carries an adapter: its base's name means the plain base
-            return name == loaded.name
-        return name in (loaded.name, loaded.source) or (name.lower() in EMBEDDED_NAMES and loaded.name == "tiny")
-
-    def needs_load(self, config: PanelConfig) -> bool:
-        return not self.uses_primary(config) and self.key(config) != self._other_key
-
-    def key(self, config: PanelConfig) -> tuple[str, str | None]:
-        model = (config.model or "").strip()
-        if model == CURRENT:  # an adapter on the current model: load its weights again under the adapter
-            loaded = self.primary.loaded
-            if loaded is None:
-                raise ModelLoadError("No model is loaded: pick one in the Chat tab first.")
-            model = loaded.source
-        return model, (config.adapter or None)
-
-    def engine_for(self, config: PanelConfig) -> Engine:
-        """The engine that serves `config`, loading (and caching) another model when it names one.
-
-        The other engine counts as in use until `done_with(engine)`; switching it meanwhile is refused.
-        """
-        if self.uses_primary(config):
-            return self.primary
-        key = self.key(config)
-        with self._guard:
-            if self.other is None or self._other_key != key:
-                if self.other is not None and (self._users or self.other.busy):
-                    raise RuntimeError(
-                        f"Another race is using {self._other_key[0]}; only one extra model is kept in memory, "
-                        "so wait for it or stop it."
-                    )
-                self._free()
-                loaded = self.loader(key[0], self.quant, self.device, self.offline, fallback=False)
-                if key[1]:
-                    loaded = attach_adapter(loaded, key[1])
-                self.other, self._other_key = Engine(loaded), key
-            self._users += 1
-            return self.other
-
-    def done_with(self, engine: Engine) -> None:
-        """A race no longer needs `engine` (from `engine_for`)."""
-        with self._guard:
-            if engine is self.other and self._users:
-                self._users -= 1
-
-    def release(self) -> None:
-        """Free the cached other model (if no race uses it)."""
-        with self._guard:
-            if not self._users and not (self.other and self.other.busy):
-                self._free()
-
-    def _free(self) -> None:
-        if self.other is not None:
-            unload(self.other.loaded)
-        self.other, self._other_key = None, None
-
-
-def find_adapters(runs_dir: Path) -> list[str]:
-    """Adapter folders saved under `runs_dir` (newest first), for the panels' adapter pickers."""
-    try:
-        found = [p.parent for p in Path(runs_dir).glob("**/adapter_config.json")]
-    except OSError:
-        return []
-    return [str(p) for p in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)]
-
-
 _FINISHED = object()
 
 
@@ -257,7 +155,8 @@ def race(
     try:
         for name, config in configs.items():
             if pool.needs_load(config):
-                panels[name].status = f"Loading {config.model}{' + adapter' if config.adapter else ''}…"
+                what = adapted_name(config.model, config.adapter) if config.adapter else config.model
+                panels[name].status = f"Loading {what}…"
                 yield RaceUpdate(_snapshot(panels), {name})
             engines[name] = pool.engine_for(config)
             panels[name].model = engines[name].loaded.name if engines[name].loaded else config.model
@@ -343,7 +242,5 @@ __all__ = [
     "PanelResult",
     "PanelState",
     "RaceUpdate",
-    "attach_adapter",
-    "find_adapters",
     "race",
 ]

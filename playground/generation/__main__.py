@@ -13,15 +13,20 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import fields
+
+from playground.generation.budgets import BUDGET_MODES, BudgetError, parse_budget
+from playground.generation.request import GenerationRequest
+
+DEFAULTS = {f.name: f.default for f in fields(GenerationRequest)}
 
 
 def _budget(text: str) -> int | None:
-    if text.lower() in ("none", "unlimited", "inf"):
-        return None
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("budgets are ≥ 0, or 'none' for unlimited")
-    return value
+    """argparse type for a budget: a whole number ≥ 0 or 'unlimited'; a bad one is a one-line usage error."""
+    try:
+        return parse_budget(text)
+    except BudgetError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -31,58 +36,59 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quant", choices=["auto", "4bit", "8bit", "none"], default="auto")
     p.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
     p.add_argument("--offline", action="store_true", help="never contact the Hugging Face hub")
-    p.add_argument("--system", default=None, help="system prompt (default: the preset's)")
-    p.add_argument("--think-budget", type=_budget, default=None, help="thinking tokens (0 = none; default unlimited)")
-    p.add_argument("--budget-mode", choices=["hard", "wrapup", "extend"], default="hard")
-    p.add_argument("--min-think", type=int, default=0, help="extend mode: minimum thinking tokens")
-    p.add_argument("--wrapup", default=None, help="wrap-up sentence (wrapup mode)")
-    p.add_argument("--answer-budget", type=_budget, default=None, help="answer tokens (default unlimited)")
-    p.add_argument("--temperature", type=float, default=None, help="0 = greedy (default: the preset's or 0.6)")
-    p.add_argument("--top-p", type=float, default=None)
-    p.add_argument("--top-k", type=int, default=None)
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--system", default=DEFAULTS["system_prompt"], help="system prompt (default: the preset's)")
+    p.add_argument("--think-budget", type=_budget, default=None, help="thinking tokens (0 = none; default: unlimited)")
+    p.add_argument("--budget-mode", choices=BUDGET_MODES, default=DEFAULTS["budget_mode"])
+    p.add_argument("--min-think", type=int, default=DEFAULTS["min_think"], help="extend mode: minimum thinking tokens")
+    p.add_argument("--wrapup", default=DEFAULTS["wrapup_text"], help="wrap-up sentence (wrapup mode)")
+    p.add_argument("--answer-budget", type=_budget, default=None, help="answer tokens (default: unlimited)")
+    sampling = "default: the preset's, else {}"
+    p.add_argument(
+        "--temperature", type=float, default=None, help=f"0 = greedy ({sampling.format(DEFAULTS['temperature'])})"
+    )
+    p.add_argument("--top-p", type=float, default=None, help=sampling.format(DEFAULTS["top_p"]))
+    p.add_argument("--top-k", type=int, default=None, help=sampling.format(DEFAULTS["top_k"]))
+    p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     p.add_argument("--json", action="store_true", help="print one JSON object instead of streaming text")
     return p.parse_args(argv)
+
+
+def _sampling(args: argparse.Namespace, preset) -> dict:
+    """Temperature, top-p and top-k: as given, else the preset's, else the request's defaults."""
+    out = {}
+    for key in ("temperature", "top_p", "top_k"):
+        given = getattr(args, key)
+        out[key] = given if given is not None else getattr(preset, key) if preset else DEFAULTS[key]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.offline:
         os.environ["HF_HUB_OFFLINE"] = "1"
-    from playground.generation.engine import (
-        AnswerDelta,
-        Done,
-        Engine,
-        GenerationRequest,
-        Notice,
-        ThinkingDelta,
-        ThinkingDone,
-    )
-    from playground.generation.thinking import DEFAULT_WRAPUP
+    from playground.generation.engine import Engine
+    from playground.generation.request import AnswerDelta, Done, Notice, ThinkingDelta, ThinkingDone
     from playground.models.loading import ModelLoadError
 
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
     engine = Engine()
     try:
-        loaded = engine.load(args.model, args.quant, args.device, args.offline)
+        info = engine.load(args.model, args.quant, args.device, args.offline, fallback=False)
     except ModelLoadError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    preset = loaded.preset
     request = GenerationRequest(
         messages=[{"role": "user", "content": prompt}],
         system_prompt=args.system,
-        temperature=args.temperature if args.temperature is not None else (preset.temperature if preset else 0.6),
-        top_p=args.top_p if args.top_p is not None else (preset.top_p if preset else 0.95),
-        top_k=args.top_k if args.top_k is not None else (preset.top_k if preset else 20),
         seed=args.seed,
         think_budget=args.think_budget,
         budget_mode=args.budget_mode,
         min_think=args.min_think,
-        wrapup_text=args.wrapup if args.wrapup is not None else DEFAULT_WRAPUP,
+        wrapup_text=args.wrapup,
         answer_budget=args.answer_budget,
+        **_sampling(args, info.preset),
     )
-    for note in loaded.notices:
+    for note in info.notices:
         print(f"note: {note}", file=sys.stderr)
     try:
         request.validate()
@@ -104,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.json:
         out = stats.to_json()
-        out["source"] = loaded.source
+        out["source"] = info.source
         print(json.dumps(out, ensure_ascii=False))
     else:
         print(

@@ -1,8 +1,9 @@
 """Chat turns as messages: maps engine events to a messages-format history with a collapsible, live-titled thought.
 
-No Gradio import: the Chat and Puzzles tabs call `stream_turn` and put what it yields into their Chatbots, so the
-same code is tested without a browser. A thought is one assistant message whose `metadata` has a title and a
-status ("pending" while it streams, "done" after), which Gradio renders as a collapsible block.
+No Gradio and no torch import: it talks to any `Backend`. The Chat and Puzzles tabs call `stream_turn` and put what
+it yields into their Chatbots, so the same code is tested without a browser. A thought is one assistant message whose
+`metadata` has a title and a status ("pending" while it streams, "done" after), which Gradio renders as a collapsible
+block.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from playground.generation.engine import (
+from playground.generation.backend import Backend
+from playground.generation.request import (
     AnswerDelta,
     Done,
-    Engine,
     GenerationRequest,
     GenerationStats,
     Notice,
@@ -25,7 +26,6 @@ from playground.generation.engine import (
 )
 
 Message = dict[str, Any]
-UNLIMITED = "unlimited"
 
 
 def message_text(message: Message) -> str:
@@ -123,7 +123,7 @@ class TurnUpdate:
 
 
 def stream_turn(
-    engine: Engine, history: list[Message], request: GenerationRequest, stop: threading.Event | None = None
+    engine: Backend, history: list[Message], request: GenerationRequest, stop: threading.Event | None = None
 ) -> Iterator[TurnUpdate]:
     """Generate the assistant's reply to the last user message of `history`, yielding the updated history.
 

@@ -1,28 +1,39 @@
-"""The one engine shared by the UI, the CLIs and the tests: prompt rendering, streamed and batched generation.
+"""The local backend: a transformers model loaded in this process, its prompts, and streamed and batched generation.
 
-`Engine.stream(request)` is a plain generator of small events (no Gradio): `Notice`, `ThinkingDelta`,
-`ThinkingDone`, `AnswerDelta` and finally `Done(stats)`. `model.generate` runs in a worker thread with a
-`TextIteratorStreamer`; a stop `threading.Event` ends it within one token. Token counts come from generated ids.
+`Engine` implements `playground.generation.backend.Backend`. `Engine.stream(request)` is a plain generator of small
+events (no Gradio): `Notice`, `ThinkingDelta`, `ThinkingDone`, `AnswerDelta` and finally `Done(stats)`.
+`model.generate` runs in a worker thread with a counting streamer; a stop `threading.Event` ends it within one token.
+Token counts come from generated ids. `generate_batch` samples N replies per prompt in one call (see batching.py).
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from transformers import LogitsProcessorList, StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+from transformers import LogitsProcessorList, StoppingCriteriaList
 
+from playground.generation.backend import ModelInfo
+from playground.generation.batching import BatchCache
+from playground.generation.request import (
+    AnswerDelta,
+    Done,
+    Event,
+    GenerationRequest,
+    GenerationStats,
+    Notice,
+    ThinkingDelta,
+    ThinkingDone,
+)
 from playground.generation.shared_prefix import shared_prefix
+from playground.generation.streaming import CountingStreamer, StopOnEvent
 from playground.generation.thinking import (
-    DEFAULT_WRAPUP,
     Budget,
-    TagTracker,
     ThinkingBudgetProcessor,
     ThinkSplitter,
     ThinkTags,
@@ -30,155 +41,12 @@ from playground.generation.thinking import (
     prompt_opens_think,
     split_text,
 )
-from playground.models.loading import LoadedModel, ModelLoadError, adapter_base, apply_adapter, load_model, unload
-
-BUDGET_MODES = ("hard", "wrapup", "extend")
-
-
-@dataclass
-class GenerationRequest:
-    """One generation: the chat so far (ending with the user's turn) and how to sample and budget it."""
-
-    messages: list[dict[str, str]]
-    system_prompt: str | None = None  # None: the preset's default; "" for none
-    temperature: float = 0.6  # 0 = greedy
-    top_p: float = 0.95
-    top_k: int = 20
-    seed: int | None = None
-    think_budget: int | None = 512  # None = unlimited; 0 = skip thinking
-    budget_mode: str = "hard"  # hard | wrapup | extend
-    min_think: int = 0  # extend mode: replace an early end of thinking by "Wait" until this many tokens
-    wrapup_text: str = DEFAULT_WRAPUP
-    answer_budget: int | None = 1024  # tokens after </think>; None = unlimited
-
-    def validate(self) -> None:
-        """Raise ValueError with a user-facing message for settings that make no sense."""
-        if not self.messages or not any(m.get("content", "").strip() for m in self.messages if m["role"] == "user"):
-            raise ValueError("The prompt is empty: type a question first.")
-        if self.budget_mode not in BUDGET_MODES:
-            raise ValueError(f"Unknown budget mode {self.budget_mode!r}; choose one of {', '.join(BUDGET_MODES)}.")
-        for label, value in (("thinking budget", self.think_budget), ("answer budget", self.answer_budget)):
-            if value is not None and value < 0:
-                raise ValueError(f"The {label} must be ≥ 0 (or unlimited).")
-        if self.min_think < 0 or (self.think_budget is not None and self.min_think > self.think_budget):
-            raise ValueError("The minimum thinking length must be between 0 and the thinking budget.")
-        if self.temperature < 0 or not 0 < self.top_p <= 1 or self.top_k < 0:
-            raise ValueError("Sampling settings out of range: temperature ≥ 0, 0 < top-p ≤ 1, top-k ≥ 0.")
-
-
-@dataclass
-class Notice:
-    text: str
-
-
-@dataclass
-class ThinkingDelta:
-    text: str
-    n_tokens: int  # thinking tokens so far
-
-
-@dataclass
-class ThinkingDone:
-    seconds: float
-    n_tokens: int
-    budget_reached: bool
-    finished: bool = True  # False when the model never closed its thought
-
-
-@dataclass
-class AnswerDelta:
-    text: str
-    n_tokens: int  # answer tokens so far
-
-
-@dataclass
-class GenerationStats:
-    """What one finished generation produced and cost."""
-
-    thinking: str = ""
-    answer: str = ""
-    thinking_tokens: int = 0
-    answer_tokens: int = 0
-    seconds: float = 0.0
-    think_seconds: float = 0.0
-    tokens_per_s: float = 0.0
-    budget_reached: bool = False
-    thought_closed: bool = False
-    extensions: int = 0  # "Wait" insertions in extend mode
-    stopped: bool = False
-    model: str = ""
-    notices: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class Done:
-    stats: GenerationStats
-
-
-Event = Notice | ThinkingDelta | ThinkingDone | AnswerDelta | Done
-
-
-class _StopOnEvent(StoppingCriteria):
-    def __init__(self, event: threading.Event):
-        self.event = event
-
-    def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
-        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
-
-
-class _CountingStreamer(TextIteratorStreamer):
-    """A TextIteratorStreamer that also counts thinking/answer tokens from the ids it receives, and hides special
-    tokens other than the think tags (which some tokenizers mark special)."""
-
-    def __init__(self, tokenizer, tags: ThinkTags, prompt_opened: bool, hide: set[int]):
-        super().__init__(tokenizer, skip_prompt=True, timeout=600, skip_special_tokens=False)
-        self.tracker = TagTracker(tags, prompt_opened)
-        self.hide = hide
-        self.generated = 0
-
-    def put(self, value: torch.Tensor) -> None:
-        if self.skip_prompt and self.next_tokens_are_prompt:
-            super().put(value)
-            return
-        ids = value.reshape(-1).tolist()
-        self.generated += len(ids)
-        for tok in ids:
-            self.tracker.feed(tok)
-        keep = [t for t in ids if t not in self.hide]
-        if keep:
-            super().put(torch.tensor(keep))
-            # The base class holds text back until a space; flush it at once (unless a character is incomplete) so
-            # the thought and its token count stream live even through long runs of symbols.
-            text = self.tokenizer.decode(self.token_cache, **self.decode_kwargs)
-            if len(text) > self.print_len and not text.endswith("\ufffd"):
-                self.on_finalized_text(text[self.print_len :])
-                self.print_len = len(text)
-
-    def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
-        self.text_queue.put((text, self.tracker.think_tokens, self.tracker.answer_tokens), timeout=self.timeout)
-        if stream_end:
-            self.text_queue.put(self.stop_signal, timeout=self.timeout)
-
-
-def adapter_label(adapter_dir: str | Path) -> str:
-    """A short name for an adapter folder: the run's name for runs/<run>/adapter, else the folder's name."""
-    path = Path(adapter_dir)
-    return path.parent.name if path.name == "adapter" and path.parent.name else path.name
-
-
-def _same_model(a: str, b: str) -> bool:
-    """Whether two model references name the same weights (equal text, or the same folder on disk)."""
-    if a == b:
-        return True
-    pa, pb = Path(a).expanduser(), Path(b).expanduser()
-    return pa.exists() and pb.exists() and pa.resolve() == pb.resolve()
+from playground.models.adapters import apply_adapter, base_for, require_adapter
+from playground.models.loading import LoadedModel, ModelLoadError, load_model, unload
 
 
 class Engine:
-    """Holds the loaded model and generates from it.
+    """The local `Backend`: holds the loaded model and generates from it.
 
     Several generations may run on the model at once (separate threads, separate caches: e.g. the two panels of a
     side-by-side race); loading another model waits for none of them but is refused while any runs.
@@ -186,10 +54,10 @@ class Engine:
 
     def __init__(self, loaded: LoadedModel | None = None):
         self.loaded = loaded
+        self.batching = BatchCache()  # how generate_batch prepares the KV cache of its samples
         self._guard = threading.Lock()
         self._active = 0
         self._tags: ThinkTags | None = None
-        self.base_name: str | None = None  # with an adapter applied (load_adapter): the base model's name
 
     @contextmanager
     def _generating(self) -> Iterator[LoadedModel]:
@@ -207,38 +75,58 @@ class Engine:
         """True while any generation runs on the current model."""
         return self._active > 0
 
+    @property
+    def base_name(self) -> str | None:
+        """With an adapter applied: the base model's name (the model itself is named "<base> + <run>")."""
+        return self.loaded.base_name if self.loaded else None
+
+    def describe(self) -> ModelInfo | None:
+        """The loaded model as the UI shows it; None when none is loaded."""
+        loaded = self.loaded
+        if loaded is None or loaded.model is None:
+            return None
+        return ModelInfo(
+            name=loaded.name,
+            source=loaded.source,
+            description=loaded.description,
+            quant=loaded.quant,
+            device=loaded.device,
+            params=loaded.params,
+            context_length=loaded.context_length,
+            notices=list(loaded.notices),
+            adapter=loaded.adapter,
+            base_name=loaded.base_name,
+            placeholder=loaded.placeholder,
+            preset=loaded.preset,
+        )
+
     # ------------------------------------------------------------ loading
-    def load(self, name: str = "auto", quant: str = "auto", device: str = "auto", offline: bool = False) -> LoadedModel:
-        """Replace the current model (freed first, so switching does not grow memory)."""
+    def load(
+        self,
+        name: str = "auto",
+        quant: str = "auto",
+        device: str = "auto",
+        offline: bool = False,
+        fallback: bool = True,
+    ) -> ModelInfo:
+        """Replace the current model (freed first, so switching does not grow memory). With `fallback`, a model the
+        hub cannot provide is replaced by the embedded default (see `load_model`)."""
         with self._guard:
             if self._active:
                 raise RuntimeError("A generation is running on the current model: stop it before loading another.")
             unload(self.loaded)
-            self.loaded, self._tags, self.base_name = None, None, None
-            self.loaded = load_model(name, quant, device, offline)
-            return self.loaded
+            self.loaded, self._tags = None, None
+            self.loaded = load_model(name, quant, device, offline, fallback=fallback)
+            return self.describe()
 
     def adapter_base_for(self, adapter_dir: str | Path) -> str:
-        """The model an adapter goes on: the base it names, or the current model's base when it names none or the
-        same weights (then the current model's own name is kept, e.g. 'tiny')."""
-        named = adapter_base(adapter_dir)
-        loaded = self.loaded
-        current = self.base_name or (loaded.name if loaded else None)
-        if loaded is None or current is None:
-            if not named:
-                raise ModelLoadError(f"{adapter_dir} names no base model and none is loaded: load its base first.")
-            return named
-        if not named or _same_model(named, loaded.source) or named in (loaded.name, current):
-            return current
-        return named
+        """The model an adapter goes on, given the current model (see `models.adapters.base_for`)."""
+        return base_for(adapter_dir, self.loaded)
 
-    def load_adapter(self, adapter_dir: str | Path, offline: bool = False) -> str:
-        """Reload the adapter's base (see `adapter_base_for`) and apply the PEFT adapter; returns a message for
-        the user. Refused while a generation runs. The model is then named "<base> + <run>" (`base_name` keeps
-        the base's name, so a side-by-side panel can name the base to compare against)."""
-        path = Path(adapter_dir).expanduser()
-        if not (path / "adapter_config.json").is_file():
-            raise ModelLoadError(f"{path} is not a PEFT adapter folder (no adapter_config.json)")
+    def load_adapter(self, adapter_dir: str | Path, offline: bool = False) -> ModelInfo:
+        """Reload the adapter's base (see `adapter_base_for`) and apply the PEFT adapter; returns the new model, named
+        "<base> + <run>" with `base_name` set to the base. Refused while a generation runs."""
+        path = require_adapter(adapter_dir)
         with self._guard:
             if self._active:
                 raise RuntimeError("A generation is running: stop it (or wait for it) before loading an adapter.")
@@ -248,7 +136,7 @@ class Engine:
             device = self.loaded.device if self.loaded else "auto"
             # fresh base weights: an adapter merged earlier must not stay underneath the new one
             unload(self.loaded)
-            self.loaded, self._tags, self.base_name = None, None, None
+            self.loaded, self._tags = None, None
             try:
                 self.loaded = load_model(base, quant, device, offline, fallback=False)
             except ModelLoadError:
@@ -256,13 +144,7 @@ class Engine:
                     self.loaded = load_model(before, quant, device, offline)
                 raise
             apply_adapter(self.loaded, path)  # on failure the base stays loaded, without the adapter
-            self.base_name = self.loaded.name
-            self.loaded.name = f"{self.loaded.name} + {adapter_label(path)}"
-            return (
-                f"Loaded the adapter **{adapter_label(path)}** on `{self.base_name}`: the Chat and Puzzles tabs "
-                f"now use `{self.loaded.name}`. To compare, race panel A = `{self.base_name}` against panel B = "
-                "`current` in the Puzzles tab."
-            )
+            return self.describe()
 
     def _require(self) -> LoadedModel:
         if self.loaded is None or self.loaded.model is None:
@@ -339,7 +221,10 @@ class Engine:
 
     def _budget(self, request: GenerationRequest) -> Budget:
         tok = self._require().tokenizer
-        enc = lambda s: tok(s, add_special_tokens=False)["input_ids"]
+
+        def enc(text: str) -> list[int]:
+            return tok(text, add_special_tokens=False)["input_ids"]
+
         return Budget(
             think=request.think_budget,
             mode=request.budget_mode,  # type: ignore[arg-type]
@@ -356,7 +241,7 @@ class Engine:
             max_new_tokens=max(1, min(self._new_token_need(request), loaded.context_length - prompt_len)),
             do_sample=sample,
             logits_processor=LogitsProcessorList([processor]),
-            stopping_criteria=StoppingCriteriaList([_StopOnEvent(stop)]),
+            stopping_criteria=StoppingCriteriaList([StopOnEvent(stop)]),
             pad_token_id=loaded.tokenizer.pad_token_id,
             eos_token_id=self.tags.eos_ids,
         )
@@ -376,7 +261,7 @@ class Engine:
             for note in notices:
                 yield Notice(note)
             processor = ThinkingBudgetProcessor(self.tags, self._budget(request), opened)
-            streamer = _CountingStreamer(loaded.tokenizer, self.tags, opened, self._hidden_ids())
+            streamer = CountingStreamer(loaded.tokenizer, self.tags, opened, self._hidden_ids())
             device = next(loaded.model.parameters()).device
             input_ids = torch.tensor([ids], device=device)
             kwargs = self._generate_kwargs(request, len(ids), processor, stop)
@@ -444,64 +329,6 @@ class Engine:
         return stats
 
     # ------------------------------------------------------------ batches (evaluation)
-    share_prefill = True  # run each prompt through the model once per batch, not once per sample
-    static_cache = True  # on CPU, preallocate the batch's KV cache instead of growing it every step
-    static_cache_max_bytes = 4 << 30  # and at most a quarter of the memory free at the time
-
-    def _static_cache_fits(self, nbytes: float) -> bool:
-        try:
-            free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (ValueError, OSError, AttributeError):  # not a POSIX system: trust the fixed cap
-            free = 4 * self.static_cache_max_bytes
-        return nbytes <= min(self.static_cache_max_bytes, free / 4)
-
-    def _sample_inputs(self, model, input_ids: torch.Tensor, mask: torch.Tensor, n: int, max_new_tokens: int) -> dict:
-        """generate() inputs for n samples per prompt, with a prepared KV cache where that pays.
-
-        With `share_prefill` the prompts (but their last token) go through the model once and the cache is repeated
-        per sample: n× less prefill work, the same samples. With `static_cache`, on CPU, a batch's cache is a
-        preallocated StaticCache: a growing DynamicCache re-concatenates every layer's whole cache at every step,
-        and on CPU each of those fresh multi-MB tensors is new memory the OS must map in — measured at 95% of a
-        16-sample generation on a 500-token prompt. (On CUDA the caching allocator makes that cheap, and a cache
-        sized for the worst case could be huge, so there the growing cache stays.) But a static cache attends over
-        all its slots at every step, so it is used only when at most twice the prompt may be generated: sized for an
-        unlimited thought (the whole context) it made 16 greedy 3SAT replies of the tiny reasoner 2.5x slower than
-        the growing cache (310 vs 720-850 tokens/s), with a 700-token budget 1.2x slower; 16 samples of 64-256 exact
-        tokens on a maze prompt run 1.1-1.3x faster with it. A model whose cache cannot be built this way falls back to
-        plain num_return_sequences."""
-        plain = {"input_ids": input_ids, "attention_mask": mask, "num_return_sequences": n}
-        rows, width = input_ids.shape[0] * n, input_ids.shape[1]
-        share = self.share_prefill and n >= 2
-        static = self.static_cache and rows >= 2 and model.device.type == "cpu" and max_new_tokens <= 2 * width
-        if width < 2 or not (share or static):
-            return plain
-        try:
-            from transformers import DynamicCache, StaticCache
-
-            cache = DynamicCache(config=model.config)
-            positions = (mask.cumsum(-1) - 1).clamp(min=0)
-            prompt = {"input_ids": input_ids[:, :-1], "attention_mask": mask[:, :-1], "position_ids": positions[:, :-1]}
-            model(**prompt, cache=cache, logits_to_keep=1)  # only the cache is wanted: skip the prompt's logits
-            cache_len = width + max_new_tokens
-            per_row_token = sum(
-                (layer.keys.numel() + layer.values.numel()) * layer.keys.element_size() for layer in cache.layers
-            ) / (input_ids.shape[0] * (width - 1))
-            if static and self._static_cache_fits(rows * cache_len * per_row_token):
-                prefix, cache = cache, StaticCache(config=model.config, max_cache_len=cache_len)
-                for layer, done in zip(cache.layers, prefix.layers, strict=True):
-                    layer.update(done.keys.repeat_interleave(n, 0), done.values.repeat_interleave(n, 0))
-            elif share or n == 1:  # with one sample per prompt the prefilled cache is already the batch's
-                cache.batch_repeat_interleave(n)
-            else:
-                return plain
-        except Exception:  # noqa: BLE001 - a model-specific cache problem: the plain path still works
-            return plain
-        return {
-            "input_ids": input_ids.repeat_interleave(n, 0),
-            "attention_mask": mask.repeat_interleave(n, 0),
-            "cache": cache,
-        }
-
     def generate_batch(
         self,
         prompts: list[list[dict[str, str]]],
@@ -538,8 +365,8 @@ class Engine:
             if request.seed is not None:
                 torch.manual_seed(request.seed)
             with torch.inference_mode():
-                inputs = self._sample_inputs(loaded.model, input_ids, mask, n_samples, kwargs["max_new_tokens"])
-                shared = n_samples if "cache" in inputs and self.share_prefill else 1  # its rows repeat each prompt
+                inputs = self.batching.sample_inputs(loaded.model, input_ids, mask, n_samples, kwargs["max_new_tokens"])
+                shared = self.batching.rows_share_prefix(inputs, n_samples)
                 with shared_prefix(loaded.model, width - 1, shared):
                     out = loaded.model.generate(**inputs, **kwargs)
             seconds = time.perf_counter() - t0

@@ -21,7 +21,6 @@ import torch
 from transformers import LogitsProcessor
 
 BudgetMode = Literal["hard", "wrapup", "extend"]
-DEFAULT_WRAPUP = "Considering the limited time, I have to give the solution based on the thinking directly now."
 
 
 # ---------------------------------------------------------------- text splitting

@@ -49,7 +49,8 @@ class LoadedModel:
     description: str
     placeholder: bool = False
     notices: list[str] = field(default_factory=list)
-    adapter: str | None = None  # a PEFT adapter folder applied on top (apply_adapter)
+    adapter: str | None = None  # a PEFT adapter folder applied on top (models.adapters.apply_adapter)
+    base_name: str | None = None  # with an adapter: the base's name (`name` is then "<base> + <run>")
 
     @property
     def context_length(self) -> int:
@@ -133,18 +134,29 @@ def check_memory(preset: Preset, quant: str, device: str) -> None:
     )
 
 
-def _quant_kwargs(quant: str, device: str) -> dict:
+def bnb_config(quant: str, compute_dtype: torch.dtype = torch.bfloat16) -> BitsAndBytesConfig | None:
+    """The bitsandbytes recipe for `quant`: 4-bit NF4 with double quantization, or 8-bit; None for full precision.
+
+    The app's loader and the training runs both quantize with it, so a QLoRA adapter is trained on the same 4-bit
+    weights it is later applied to."""
     if quant == "4bit":
-        compute = torch.bfloat16
-        cfg = BitsAndBytesConfig(
+        return BitsAndBytesConfig(
             load_in_4bit=True,
             bnb_4bit_quant_type="nf4",
             bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=compute,
+            bnb_4bit_compute_dtype=compute_dtype,
         )
-        return {"quantization_config": cfg, "dtype": compute}
     if quant == "8bit":
-        return {"quantization_config": BitsAndBytesConfig(load_in_8bit=True)}
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return None
+
+
+def quantization_kwargs(quant: str, device: str) -> dict:
+    """`from_pretrained` keyword arguments for a resolved quantization ("4bit", "8bit", "none") on a device."""
+    if quant == "4bit":
+        return {"quantization_config": bnb_config(quant), "dtype": torch.bfloat16}
+    if quant == "8bit":
+        return {"quantization_config": bnb_config(quant)}
     return {"dtype": torch.bfloat16 if device == "cuda" else torch.float32}
 
 
@@ -212,7 +224,7 @@ def _load(
     local_only: bool,
 ) -> LoadedModel:
     """Load weights and tokenizer from a folder or the hub (cache only when `local_only`)."""
-    kwargs = {"local_files_only": local_only, **_quant_kwargs(quant, device)}
+    kwargs = {"local_files_only": local_only, **quantization_kwargs(quant, device)}
     if quant in ("4bit", "8bit") or device == "cuda":
         kwargs["device_map"] = "auto" if device == "cuda" else {"": "cpu"}
     try:
@@ -250,42 +262,3 @@ def unload(loaded: LoadedModel | None) -> None:
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
-
-
-def apply_adapter(loaded: LoadedModel, adapter_dir: str | Path, merge: bool | None = None) -> LoadedModel:
-    """Apply a PEFT (LoRA/QLoRA) adapter folder to a loaded base, in place, with `PeftModel.from_pretrained`.
-
-    `merge` (default: when the base is not quantized) folds the adapter into the weights: same outputs, faster
-    generation. A folder without adapter_config.json, or one whose shapes do not fit the base, raises ModelLoadError.
-    """
-    path = Path(adapter_dir).expanduser()
-    config_file = path / "adapter_config.json"
-    if not config_file.is_file():
-        raise ModelLoadError(f"{path} is not a PEFT adapter folder (no adapter_config.json)")
-    try:
-        from peft import PeftModel
-    except ImportError as err:
-        raise ModelLoadError(f"loading an adapter needs the 'peft' package: {err}") from err
-    try:
-        model = PeftModel.from_pretrained(loaded.model, str(path))
-    except (ValueError, RuntimeError, OSError, KeyError) as err:
-        raise ModelLoadError(f"could not apply the adapter {path} to {loaded.name!r}: {err}") from err
-    if loaded.quant == "none" if merge is None else merge:
-        model = model.merge_and_unload()
-    model.eval()
-    base = json.loads(config_file.read_text()).get("base_model_name_or_path") or ""
-    if base and base not in (loaded.source, loaded.name) and Path(base).name != Path(loaded.source).name:
-        loaded.notices.append(f"The adapter was trained on {base!r}, not on {loaded.source!r}.")
-    loaded.model = model
-    loaded.adapter = str(path)
-    loaded.description = f"{loaded.description}, with the adapter {path}"
-    return loaded
-
-
-def adapter_base(adapter_dir: str | Path) -> str | None:
-    """The base model an adapter folder names (base_model_name_or_path), if any."""
-    config_file = Path(adapter_dir).expanduser() / "adapter_config.json"
-    try:
-        return json.loads(config_file.read_text()).get("base_model_name_or_path") or None
-    except (OSError, ValueError):
-        return None

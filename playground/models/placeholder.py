@@ -32,6 +32,26 @@ tests run with no GPU and no hub when the embedded tiny reasoner is missing.
 """
 
 
+def tiny_llama_config(tok, hidden: int, intermediate: int, layers: int, heads: int, max_positions: int) -> LlamaConfig:
+    """The Llama shape of the playground's tiny models (the placeholder and the trained tiny reasoner).
+
+    The vocabulary is padded to a multiple of 32 and the embeddings are tied, so every linear layer, lm_head included,
+    can be 4-bit quantized. There is no BOS token; EOS and padding are the tokenizer's."""
+    return LlamaConfig(
+        vocab_size=-(-len(tok) // 32) * 32,
+        hidden_size=hidden,
+        intermediate_size=intermediate,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=heads,
+        max_position_embeddings=max_positions,
+        tie_word_embeddings=True,
+        bos_token_id=None,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
+
+
 def build_placeholder(
     out_dir: str | Path = DEFAULT_DIR,
     seed: int = 0,
@@ -46,18 +66,8 @@ def build_placeholder(
     """
     out = Path(out_dir)
     tok = build_tokenizer(model_max_length=max_positions, open_think=open_think)
-    config = LlamaConfig(
-        vocab_size=-(-len(tok) // 32) * 32,  # a multiple of 32 so lm_head can be 4-bit quantized
-        hidden_size=hidden,
-        intermediate_size=hidden * 2,
-        num_hidden_layers=layers,
-        num_attention_heads=4,
-        num_key_value_heads=4,
-        max_position_embeddings=max_positions,
-        tie_word_embeddings=True,
-        bos_token_id=None,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
+    config = tiny_llama_config(
+        tok, hidden=hidden, intermediate=hidden * 2, layers=layers, heads=4, max_positions=max_positions
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)

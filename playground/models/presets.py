@@ -1,4 +1,4 @@
-"""Model presets: the reasoning models the playground knows by name, with their chat format and recommended use.
+"""Model presets: the reasoning models the playground knows by name, with their recommended sampling and prompt.
 
 Any other hub id or local folder works too; a preset only adds good defaults (sampling, system prompt) and a memory
 estimate so a model that cannot fit is refused before a long download.
@@ -40,13 +40,11 @@ class Preset:
 
     name: str
     hub_id: str
-    chat_format: str  # informational: the tokenizer's own chat template is what renders prompts
     params_b: float  # billions of parameters, for the memory estimate
     temperature: float = 0.6
     top_p: float = 0.95
     top_k: int = 20
-    system_prompt: str = ""
-    prompt_opens_think: bool = False  # the template writes "<think>" itself (also detected from the rendered prompt)
+    system_prompt: str = ""  # the default system prompt; the tokenizer's own chat template renders prompts
     think_open: str = "<think>"
     think_close: str = "</think>"
     max_new_tokens: int = 32768
@@ -62,39 +60,44 @@ PRESETS: dict[str, Preset] = {
     p.name: p
     for p in [
         Preset(
-            "phi-4-reasoning",
-            "microsoft/Phi-4-reasoning",
-            "chatml+im_sep",
-            14.7,
-            0.8,
-            0.95,
-            50,
-            PHI_SYSTEM,
+            name="phi-4-reasoning",
+            hub_id="microsoft/Phi-4-reasoning",
+            params_b=14.7,
+            temperature=0.8,
+            top_p=0.95,
+            top_k=50,
+            system_prompt=PHI_SYSTEM,
             description="Phi-4-reasoning (14B): SFT on curated reasoning traces; strong on math and planning.",
         ),
         Preset(
-            "phi-4-reasoning-plus",
-            "microsoft/Phi-4-reasoning-plus",
-            "chatml+im_sep",
-            14.7,
-            0.8,
-            0.95,
-            50,
-            PHI_SYSTEM,
+            name="phi-4-reasoning-plus",
+            hub_id="microsoft/Phi-4-reasoning-plus",
+            params_b=14.7,
+            temperature=0.8,
+            top_p=0.95,
+            top_k=50,
+            system_prompt=PHI_SYSTEM,
             description="Phi-4-reasoning-plus (14B): Phi-4-reasoning + RL; longer, more accurate thoughts.",
         ),
         Preset(
-            "phi-4-mini-reasoning",
-            "microsoft/Phi-4-mini-reasoning",
-            "phi-mini",
-            3.8,
-            0.8,
-            0.95,
-            50,
+            name="phi-4-mini-reasoning",
+            hub_id="microsoft/Phi-4-mini-reasoning",
+            params_b=3.8,
+            temperature=0.8,
+            top_p=0.95,
+            top_k=50,
             description="Phi-4-mini-reasoning (3.8B): math-focused, 128K context.",
         ),
         *[
-            Preset(f"qwen3-{size.lower()}", f"Qwen/Qwen3-{size}", "chatml", params, 0.6, 0.95, 20, description=desc)
+            Preset(
+                name=f"qwen3-{size.lower()}",
+                hub_id=f"Qwen/Qwen3-{size}",
+                params_b=params,
+                temperature=0.6,
+                top_p=0.95,
+                top_k=20,
+                description=desc,
+            )
             for size, params, desc in [
                 ("0.6B", 0.6, "Qwen3 0.6B: the smallest thinking model; fits anywhere."),
                 ("1.7B", 1.7, "Qwen3 1.7B: small thinking model."),
@@ -104,14 +107,12 @@ PRESETS: dict[str, Preset] = {
         ],
         *[
             Preset(
-                f"deepseek-r1-distill-qwen-{size.lower()}",
-                f"deepseek-ai/DeepSeek-R1-Distill-Qwen-{size}",
-                "deepseek",
-                params,
-                0.6,
-                0.95,
-                50,
-                prompt_opens_think=True,
+                name=f"deepseek-r1-distill-qwen-{size.lower()}",
+                hub_id=f"deepseek-ai/DeepSeek-R1-Distill-Qwen-{size}",
+                params_b=params,
+                temperature=0.6,
+                top_p=0.95,
+                top_k=50,
                 description=desc,
             )
             for size, params, desc in [

@@ -7,7 +7,8 @@ import html
 import re
 from typing import Any
 
-from playground.generation.engine import Engine, GenerationStats
+from playground.generation.backend import ModelInfo
+from playground.generation.request import GenerationStats
 from playground.puzzles import Verdict
 
 STATUS_ICONS = {"correct": "✔", "wrong": "✘", "unparseable": "!"}  # drawn in a coloured badge: no emoji font needed
@@ -84,16 +85,15 @@ def verdict_html(verdict: Verdict, stats: GenerationStats, think_budget: int | N
     )
 
 
-def current_model_line(engine: Engine) -> str:
+def current_model_line(info: ModelInfo | None) -> str:
     """Markdown naming what 'current' means now; with an adapter, also how to race it against its base."""
-    loaded = engine.loaded
-    if loaded is None:
+    if info is None:
         return "**current** = no model loaded (load one in the Chat tab)."
-    line = f"**current** = `{loaded.name}` ({loaded.device}, {loaded.quant})"
-    if loaded.adapter and engine.base_name:
+    line = f"**current** = `{info.name}` ({info.device}, {info.quant})"
+    if info.adapter and info.base_name:
         line += (
-            f" — the adapter `{loaded.adapter}` on `{engine.base_name}`. **Base vs adapter** sets panel A to "
-            f"`{engine.base_name}` and panel B to `current` with the same settings and seeds."
+            f" — the adapter `{info.adapter}` on `{info.base_name}`. **Base vs adapter** sets panel A to "
+            f"`{info.base_name}` and panel B to `current` with the same settings and seeds."
         )
     return line
 
