@@ -10,6 +10,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # gradio, transformers and the hub client are imported after --offline is applied
+    import gradio as gr
+
+    from playground.ui.state import AppState
 
 CSS = """
 #model-banner blockquote { border-left: 4px solid #f59e0b; padding-left: .6em; }
@@ -46,38 +52,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def build_app(state):
-    """Assemble the tabs around one shared AppState (returns a gr.Blocks)."""
+def build_app(state: AppState) -> gr.Blocks:
+    """Assemble the four tabs around one shared AppState."""
     import gradio as gr
 
     from playground.ui.chat import build_chat_tab
+    from playground.ui.evaluate import build_evaluate_tab
+    from playground.ui.puzzles import build_puzzles_tab
     from playground.ui.state import OnShow
+    from playground.ui.train import build_train_tab
 
+    tabs = [
+        ("Chat", build_chat_tab),
+        ("Puzzles", build_puzzles_tab),
+        ("Evaluate", build_evaluate_tab),
+        ("Train", build_train_tab),
+    ]
     with gr.Blocks(title="Reasoning Playground") as demo:
         gr.Markdown("# Reasoning Playground\nWatch a reasoning model think — and decide how long it may.")
-        with gr.Tab("Chat", id="chat") as tab:
-            shown = [(tab, build_chat_tab(state))]
-        for title, module, builder in _optional_tabs():
-            try:
-                mod = __import__(module, fromlist=[builder])
-            except ImportError as err:  # a tab whose module is missing must not take the app down
-                print(f"[app] {title} tab unavailable: {err}", file=sys.stderr)
-                continue
+        shown = []
+        for title, build in tabs:
             with gr.Tab(title, id=title.lower()) as tab:
-                shown.append((tab, getattr(mod, builder)(state)))
+                shown.append((tab, build(state)))
         for tab, on_show in shown:  # views of the shared model refresh when shown (e.g. after "Use this adapter")
             if isinstance(on_show, OnShow):
                 tab.select(on_show.fn, None, on_show.outputs, api_name=False, queue=False)
                 demo.load(on_show.fn, None, on_show.outputs, api_name=False, queue=False)
     return demo
-
-
-def _optional_tabs() -> list[tuple[str, str, str]]:
-    return [
-        ("Puzzles", "playground.ui.puzzles", "build_puzzles_tab"),
-        ("Evaluate", "playground.ui.evaluate", "build_evaluate_tab"),
-        ("Train", "playground.ui.train", "build_train_tab"),
-    ]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -104,8 +105,6 @@ def main(argv: list[str] | None = None) -> None:
         quant=args.quant,
         device=args.device,
         runs_dir=Path(args.runs_dir),
-        # the Train tab's "Use this adapter": the Chat and Puzzles tabs then use base + adapter
-        on_use_adapter=lambda path: engine.load_adapter(path, offline=args.offline),
     )
     demo = build_app(state)
     demo.queue(default_concurrency_limit=4)

@@ -11,12 +11,12 @@ from playground.generation.chat_session import message_text
 
 SETTINGS = dict(
     system_prompt="",
-    temp=0.8,
-    p=0.95,
-    k=20,
-    seed_value=3,
+    temperature=0.8,
+    top_p=0.95,
+    top_k=20,
+    seed=3,
     budget_mode="hard",
-    min_think_value=0,
+    min_think=0,
     wrapup_text="Time is up.",
 )
 
@@ -27,7 +27,8 @@ def client(app_url):
 
 
 def chat(client, text, history=(), think=32, answer=16, **extra):
-    return client.submit(text, list(history), **{**SETTINGS, **extra}, think=think, answer=answer, api_name="/chat")
+    settings = {**SETTINGS, "think_budget": think, "answer_budget": answer, **extra}
+    return client.submit(message=text, history=list(history), **settings, api_name="/chat")
 
 
 def test_named_endpoints_exist(client):
@@ -65,7 +66,7 @@ def test_multi_turn_keeps_the_conversation(client):
 
 def test_stop_ends_generation_and_leaves_nothing_pending(client):
     # unlimited budgets and a minimum of 4000 thinking tokens: the random model cannot end by itself early
-    job = chat(client, "think forever", think=8192, answer=4096, budget_mode="extend", min_think_value=4000)
+    job = chat(client, "think forever", think=8192, answer=4096, budget_mode="extend", min_think=4000)
     deadline = time.time() + 60
     while len(job.outputs()) < 3 and time.time() < deadline:
         time.sleep(0.05)
@@ -83,7 +84,7 @@ def test_empty_prompt_and_send_while_generating_keep_the_conversation(client):
     same = chat(client, "   ", history=history).result(timeout=60)
     assert same[0] == history and same[1] == "   "
     running = chat(
-        client, "long one", history=history, think=8192, answer=4096, budget_mode="extend", min_think_value=4000
+        client, "long one", history=history, think=8192, answer=4096, budget_mode="extend", min_think=4000
     )
     while len(running.outputs()) < 2:
         time.sleep(0.05)

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright import sync_api as playwright  # noqa: E402
+from playwright import sync_api as playwright
 from ui_helpers import set_number
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -88,11 +88,11 @@ def test_race_api_endpoint(app_url):
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    panel = dict(mode="hard", temperature=0.7, min_think=0, answer_budget=32, seed=5, adapter="")
+    panel = dict(budget_mode="hard", temperature=0.7, min_think=0, answer_budget=32, seed=5, adapter="")
     args = {f"{p}_{k}": v for p in "ab" for k, v in panel.items()}
     result = client.predict(
-        family_name="maze",
-        level_value=2,
+        family="maze",
+        level=2,
         puzzle_seed=4,
         a_model="current",
         a_think_budget=16,
@@ -111,13 +111,13 @@ def test_race_api_reports_a_missing_model_without_crashing(app_url):
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    result = client.predict(family_name="sat", level_value=1, puzzle_seed=1, b_model="no-such/model", api_name="/race")
+    result = client.predict(family="sat", level=1, puzzle_seed=1, b_model="no-such/model", api_name="/race")
     verdict_a, verdict_b = result[3], result[7]
     assert "No verdict" in verdict_a and "no-such/model" in verdict_b  # nothing ran, the reason is shown
     # the app still serves races afterwards
     ok = client.predict(
-        family_name="sat",
-        level_value=1,
+        family="sat",
+        level=1,
         puzzle_seed=1,
         a_think_budget=8,
         b_think_budget=8,

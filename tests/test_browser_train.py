@@ -9,12 +9,12 @@ import re
 import time
 
 import pytest
-from playwright import sync_api as playwright  # noqa: E402
+from playwright import sync_api as playwright
 from ui_helpers import set_number
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 RUN = "browser-run"
-STEPS = 240  # 10-40 s on one CPU thread, idle or busy: several 2-second polls see the run move
+STEPS = 240  # long enough on one CPU thread that several 2-second polls see the run move
 
 
 def _plot_points(page) -> int:

@@ -1,7 +1,8 @@
 """Plotly figures: accuracy vs thinking budget, accuracy vs number of samples, token histograms, training loss.
 
 Inputs are the plain dicts of `playground.evaluation` (a sweep from `summarize_sweep`, records from results.jsonl),
-so the figures can be rebuilt from a saved run's summary.json without a model. Rates are drawn in percent.
+so the figures can be rebuilt from a saved run's summary.json without a model. Rates are drawn in percent. The
+loss curve takes a training run's metrics rows (`TrainRunner.progress`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The Puzzles tab: pick a benchmark puzzle, then race two configured panels on it side by side.
 
-Widgets and wiring only: puzzles come from `playground.puzzles`, the race (threads, engines, verification) from
-`playground.evaluation.race`, the live thoughts from `chat_session.stream_turn`. Named API endpoint: /race.
+Layout and wiring only: puzzles come from `playground.puzzles`, the race (threads, engines, verification) from
+`playground.evaluation.race`, its verdict boxes from `playground.ui.verdict`. Named API endpoints: /race,
+/stop_race.
 """
 
 from __future__ import annotations
@@ -9,89 +10,53 @@ from __future__ import annotations
 import html
 import random
 from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
-from playground.evaluation.race import (
-    CURRENT,
-    EnginePool,
-    PanelConfig,
-    RaceUpdate,
-    current_model_line,
-    error_html,
-    find_adapters,
-    race,
-    verdict_html,
-)
+from playground.evaluation.race import CURRENT, PanelConfig, RaceUpdate, race
+from playground.generation.pool import EnginePool
+from playground.models.adapters import find_adapters
 from playground.models.loading import ModelLoadError
 from playground.models.presets import choices, recommended_temperature
 from playground.puzzles import Instance, PuzzleConfigError, families, generate
-from playground.ui.chat import ANSWER_MAX, MODES, THINK_MAX, budget_value
+from playground.ui.drawings import draw
 from playground.ui.state import AppState, OnShow
+from playground.ui.verdict import IDLE_HTML, RUNNING_HTML, current_model_line, error_html, verdict_html
+from playground.ui.widgets import ANSWER_MAX, MODES, THINK_MAX, budget_slider, read_budgets, read_seed
 
 DEFAULT_FAMILY = "maze"
-SEED_MAX = 2**31 - 1
+RANDOM_SEEDS = 100_000  # "Random seed" and a race on seed -1 draw a puzzle seed below this
 PLOT_LAYOUT = dict(height=360, margin=dict(l=10, r=10, t=56, b=10), title_font_size=13)
-IDLE_HTML = "<div class='verdict verdict-idle' style='color:#6b7280;padding:10px 14px'>No verdict yet.</div>"
-RUNNING_HTML = "<div class='verdict verdict-running' style='color:#6b7280;padding:10px 14px'>⏳ Running…</div>"
+SHARED = ("think_budget", "budget_mode", "temperature", "min_think", "answer_budget")  # what Base vs adapter copies
 
 
 @dataclass
 class PanelWidgets:
-    """One panel's configuration widgets and outputs."""
+    """One panel: its configuration widgets keyed by PanelConfig field, and its outputs."""
 
     name: str
-    model: gr.Dropdown
-    think: gr.Slider
-    mode: gr.Radio
-    temperature: gr.Slider
-    min_think: gr.Slider
-    answer: gr.Slider
-    seed: gr.Number
-    adapter: gr.Dropdown
+    inputs: dict[str, gr.components.Component]
     chatbot: gr.Chatbot
     status: gr.Markdown
     verdict: gr.HTML
     plot: gr.Plot
 
     @property
-    def inputs(self) -> list[gr.components.Component]:
-        return [
-            self.model,
-            self.think,
-            self.mode,
-            self.temperature,
-            self.min_think,
-            self.answer,
-            self.seed,
-            self.adapter,
-        ]
+    def prefix(self) -> str:
+        """How the panel's inputs are named in the /race API: a_model, a_think_budget, …"""
+        return f"{self.name.lower()}_"
 
 
-def panel_config(
-    name: str,
-    model: str | None,
-    think: float,
-    mode: str,
-    temperature: float,
-    min_think: float,
-    answer: float,
-    seed: float | None,
-    adapter: str | None,
-) -> PanelConfig:
-    """One panel's widget values (in `PanelWidgets.inputs` order) → PanelConfig; ValueError naming the panel."""
-    if seed is not None and (int(seed) != seed or seed < -1 or seed > SEED_MAX):
-        raise ValueError(f"Panel {name}: the sampling seed must be a whole number ≥ 0 (or -1 for random).")
-    budget = budget_value(think, THINK_MAX)
+def panel_config(name: str, values: dict[str, Any]) -> PanelConfig:
+    """One panel's widget values (keyed by PanelConfig field) → PanelConfig; ValueError naming the panel."""
     config = PanelConfig(
-        model=(model or "").strip(),
-        adapter=(adapter or "").strip() or None,
-        think_budget=budget,
-        budget_mode=mode,
-        min_think=int(min_think) if budget is None else min(int(min_think), budget),
-        temperature=float(temperature),
-        seed=None if seed is None or seed < 0 else int(seed),
-        answer_budget=budget_value(answer, ANSWER_MAX),
+        model=(values["model"] or "").strip(),
+        adapter=(values["adapter"] or "").strip() or None,
+        budget_mode=values["budget_mode"],
+        temperature=float(values["temperature"]),
+        seed=read_seed(values["seed"], f"Panel {name}: the sampling seed"),
+        **read_budgets(values),
     )
     config.validate(name)
     return config
@@ -101,16 +66,17 @@ def _level_choices(family: str) -> list[tuple[str, int]]:
     return [(f"{lv} · {text}", lv) for lv, text in families()[family].levels.items()]
 
 
-def _instance(family: str, level: int | None, seed: float | None) -> Instance:
-    if seed is None or int(seed) != seed or seed < -1 or seed > SEED_MAX:
-        raise PuzzleConfigError(f"The puzzle seed must be a whole number between 0 and {SEED_MAX} (or -1 for random).")
-    if family not in families():
-        raise PuzzleConfigError(f"Unknown puzzle family {family!r}.")
-    return generate(family, int(level or 1), int(seed))
+def _instance(values: dict[str, Any]) -> Instance:
+    """The puzzle the family, level and puzzle seed widgets name (seed -1: a random one)."""
+    seed = read_seed(values["puzzle_seed"], "The puzzle seed")
+    if values["family"] not in families():
+        raise PuzzleConfigError(f"Unknown puzzle family {values['family']!r}.")
+    seed = random.randrange(RANDOM_SEEDS) if seed is None else seed
+    return generate(values["family"], int(values["level"] or 1), seed)
 
 
 def _figure(instance: Instance, answer: str | None = None):
-    fig = families()[instance.family].draw(instance, answer)
+    fig = draw(instance, answer)
     fig.update_layout(**PLOT_LAYOUT)
     return fig
 
@@ -131,52 +97,38 @@ def _puzzle_views(instance: Instance) -> tuple[str, object, str]:
 
 
 def _panel(name: str, think: int, state: AppState) -> PanelWidgets:
-    loaded = state.engine.loaded
-    temperature = recommended_temperature(loaded.preset if loaded else None, loaded.name if loaded else None)
-    with gr.Column(variant="panel", elem_id=f"panel-{name.lower()}"):
+    info = state.engine.describe()
+    temperature = recommended_temperature(info.preset if info else None, info.name if info else None)
+    key = name.lower()
+    with gr.Column(variant="panel", elem_id=f"panel-{key}"):
         gr.Markdown(f"### Panel {name}")
+        w: dict[str, gr.components.Component] = {}
         with gr.Row():
-            model = gr.Dropdown(
+            w["model"] = gr.Dropdown(
                 [CURRENT, *choices()],
                 value=CURRENT,
                 allow_custom_value=True,
                 label="Model ('current' = the one loaded in Chat; or a hub id / folder)",
                 scale=3,
-                elem_id=f"model-{name.lower()}",
+                elem_id=f"model-{key}",
             )
-            mode = gr.Dropdown(MODES, value="hard", label="At the budget", scale=2, elem_id=f"mode-{name.lower()}")
+            w["budget_mode"] = gr.Dropdown(MODES, value="hard", label="At the budget", scale=2, elem_id=f"mode-{key}")
         with gr.Row():
-            budget = gr.Slider(
-                0,
-                THINK_MAX,
-                value=think,
-                step=16,
-                label=f"Thinking budget (tokens; {THINK_MAX} = unlimited)",
-                scale=3,
-                elem_id=f"think-{name.lower()}",
+            w["think_budget"] = budget_slider(
+                THINK_MAX, think, f"Thinking budget (tokens; {THINK_MAX} = unlimited)", scale=3, elem_id=f"think-{key}"
             )
-            temperature = gr.Slider(0, 2, value=temperature, step=0.05, label="Temperature (0 = greedy)", scale=2)
+            w["temperature"] = gr.Slider(0, 2, value=temperature, step=0.05, label="Temperature (0 = greedy)", scale=2)
         with gr.Accordion("More settings", open=False):
             with gr.Row():
-                answer = gr.Slider(
-                    0,
-                    ANSWER_MAX,
-                    value=512,
-                    step=16,
-                    label=f"Answer budget ({ANSWER_MAX} = unlimited)",
-                    elem_id=f"answer-{name.lower()}",
+                w["answer_budget"] = budget_slider(
+                    ANSWER_MAX, 512, f"Answer budget ({ANSWER_MAX} = unlimited)", elem_id=f"answer-{key}"
                 )
-                min_think = gr.Slider(
-                    0,
-                    THINK_MAX,
-                    value=0,
-                    step=16,
-                    label="Minimum thinking (s1 extend mode)",
-                    elem_id=f"min-think-{name.lower()}",
+                w["min_think"] = budget_slider(
+                    THINK_MAX, 0, "Minimum thinking (s1 extend mode)", elem_id=f"min-think-{key}"
                 )
             with gr.Row():
-                seed = gr.Number(-1, precision=0, label="Sampling seed (-1 = random)")
-                adapter = gr.Dropdown(
+                w["seed"] = gr.Number(-1, precision=0, label="Sampling seed (-1 = random)")
+                w["adapter"] = gr.Dropdown(
                     ["", *find_adapters(state.runs_dir)],
                     value="",
                     allow_custom_value=True,
@@ -186,26 +138,24 @@ def _panel(name: str, think: int, state: AppState) -> PanelWidgets:
             label=f"Panel {name}",
             height=360,
             allow_tags=False,
-            elem_id=f"chat-{name.lower()}",
+            elem_id=f"chat-{key}",
             show_label=False,
             placeholder=f"Panel {name}'s thought and answer stream here: press **▶ Run both**.",
         )
-        status = gr.Markdown("", elem_id=f"status-{name.lower()}")
-        verdict = gr.HTML(IDLE_HTML, elem_id=f"verdict-{name.lower()}")
-        plot = gr.Plot(label=f"Panel {name}'s answer on the puzzle", elem_id=f"plot-{name.lower()}")
-    return PanelWidgets(
-        name, model, budget, mode, temperature, min_think, answer, seed, adapter, chatbot, status, verdict, plot
-    )
+        status = gr.Markdown("", elem_id=f"status-{key}")
+        verdict = gr.HTML(IDLE_HTML, elem_id=f"verdict-{key}")
+        plot = gr.Plot(label=f"Panel {name}'s answer on the puzzle", elem_id=f"plot-{key}")
+    return PanelWidgets(name, w, chatbot, status, verdict, plot)
 
 
 def build_puzzles_tab(state: AppState) -> OnShow:
-    """Lay out the Puzzles tab and wire its events (named API endpoints: /race, /stop_race). Returns what to
-    refresh when the tab is shown (the 'current' model line, the adapter pickers)."""
+    """Lay out the Puzzles tab and wire its events. Returns what to refresh when the tab is shown (the 'current'
+    model line, the adapter pickers)."""
     pool = EnginePool(state.engine, state.quant, state.device, state.offline)
     fams = families()
     first = DEFAULT_FAMILY if DEFAULT_FAMILY in fams else next(iter(fams))
-    start = generate(first, 1, 1)
-    prompt_md, drawing, reference_md = _puzzle_views(start)
+    prompt_md, drawing, reference_md = _puzzle_views(generate(first, 1, 1))
+    info = state.engine.describe()
 
     with gr.Row(equal_height=True):
         family = gr.Dropdown(
@@ -222,13 +172,13 @@ def build_puzzles_tab(state: AppState) -> OnShow:
     with gr.Accordion("Show reference answer and solver trace", open=False):
         reference = gr.Markdown(reference_md, elem_id="puzzle-reference")
     with gr.Row(equal_height=True):
-        current = gr.Markdown(current_model_line(state.engine), elem_id="puzzles-current")
+        current = gr.Markdown(current_model_line(info), elem_id="puzzles-current")
         pair = gr.Button(
             "Base vs adapter",
             size="sm",
             scale=0,
             min_width=160,
-            visible=state.engine.base_name is not None,
+            visible=info is not None and info.base_name is not None,
             elem_id="base-vs-adapter",
         )
     with gr.Row():
@@ -236,61 +186,37 @@ def build_puzzles_tab(state: AppState) -> OnShow:
         stop = gr.Button("Stop", variant="stop", elem_id="stop-race", scale=1)
     with gr.Row(equal_height=False):
         panels = [_panel("A", 64, state), _panel("B", 512, state)]
+    a, b = panels
 
-    def show(family_name: str, level_value: int | None, seed_value: float | None):
+    puzzle = {"family": family, "level": level, "puzzle_seed": seed}
+    views = [prompt, puzzle_plot, reference]
+
+    def show(**values):
         try:
-            instance = _instance(family_name, level_value, seed_value)
+            return _puzzle_views(_instance(values))
         except (PuzzleConfigError, ValueError) as err:
             gr.Warning(str(err))
             return gr.skip(), gr.skip(), gr.skip()
-        return _puzzle_views(instance)
 
-    def on_family(family_name: str, seed_value: float | None):
-        levels = _level_choices(family_name)
-        return gr.update(choices=levels, value=levels[0][1]), *show(family_name, levels[0][1], seed_value)
+    def on_family(**values):
+        levels = _level_choices(values["family"])
+        return gr.update(choices=levels, value=levels[0][1]), *show(**values, level=levels[0][1])
 
-    def on_random():
-        return random.randint(0, 99_999)
+    family.change(
+        on_family, inputs_kwargs={"family": family, "puzzle_seed": seed}, outputs=[level, *views], api_name=False
+    )
+    level.input(show, inputs_kwargs=puzzle, outputs=views, api_name=False)  # .input: not again after on_family
+    seed.change(show, inputs_kwargs=puzzle, outputs=views, api_name=False)
+    shuffle.click(lambda: random.randrange(RANDOM_SEEDS), None, seed, api_name=False, queue=False)
 
-    views = [prompt, puzzle_plot, reference]
-    family.change(on_family, [family, seed], [level, *views], api_name=False)
-    level.input(show, [family, level, seed], views, api_name=False)  # .input: not again after on_family
-    seed.change(show, [family, level, seed], views, api_name=False)
-    shuffle.click(on_random, None, seed, api_name=False, queue=False)
-
-    outputs = [seed, *[w for p in panels for w in (p.chatbot, p.status, p.verdict, p.plot)]]
-
-    def on_race(
-        family_name: str,
-        level_value: int,
-        puzzle_seed: float | None,
-        a_model: str,
-        a_think_budget: float,
-        a_mode: str,
-        a_temperature: float,
-        a_min_think: float,
-        a_answer_budget: float,
-        a_seed: float | None,
-        a_adapter: str | None,
-        b_model: str,
-        b_think_budget: float,
-        b_mode: str,
-        b_temperature: float,
-        b_min_think: float,
-        b_answer_budget: float,
-        b_seed: float | None,
-        b_adapter: str | None,
-        request: gr.Request,
-    ):
-        # explicit parameters (not *args) so the /race API names them and gr.Request is injected
+    def on_race(request: gr.Request, **values):
         session = f"{request.session_hash or 'api'}:puzzles"
         try:
-            if puzzle_seed is not None and puzzle_seed == -1:
-                puzzle_seed = random.randint(0, 99_999)
-            instance = _instance(family_name, level_value, puzzle_seed)
-            a = (a_model, a_think_budget, a_mode, a_temperature, a_min_think, a_answer_budget, a_seed, a_adapter)
-            b = (b_model, b_think_budget, b_mode, b_temperature, b_min_think, b_answer_budget, b_seed, b_adapter)
-            configs = [panel_config("A", *a), panel_config("B", *b)]
+            instance = _instance(values)
+            configs = [
+                panel_config(p.name, {k.removeprefix(p.prefix): v for k, v in values.items() if k.startswith(p.prefix)})
+                for p in panels
+            ]
         except (PuzzleConfigError, ValueError) as err:
             gr.Warning(str(err))
             yield {seed: gr.skip()}  # a dict with no key reads as one value to Gradio
@@ -319,32 +245,41 @@ def build_puzzles_tab(state: AppState) -> OnShow:
         if not state.stop(f"{request.session_hash or 'api'}:puzzles"):
             gr.Info("Nothing is running.")
 
-    inputs = [family, level, seed, *[w for p in panels for w in p.inputs]]
-    run.click(on_race, inputs, outputs, api_name="race", concurrency_limit=None)
+    race_inputs = puzzle | {p.prefix + k: w for p in panels for k, w in p.inputs.items()}
+    race_outputs = [seed, *[w for p in panels for w in (p.chatbot, p.status, p.verdict, p.plot)]]
+    run.click(on_race, inputs_kwargs=race_inputs, outputs=race_outputs, api_name="race", concurrency_limit=None)
     stop.click(on_stop, None, None, api_name="stop_race", queue=False)
 
-    a, b = panels
-
-    def on_pair(think: float, mode: str, temperature: float, min_think: float, answer: float, b_seed: float | None):
+    def on_pair(**values):
         # panel A: the plain base by name; panel B: 'current' (base + adapter); the same settings and sampling seed
-        same_seed = 0 if b_seed is None or b_seed < 0 else b_seed
-        base = state.engine.base_name or CURRENT
-        return base, "", think, mode, temperature, min_think, answer, same_seed, CURRENT, "", same_seed
+        same_seed = 0 if values["seed"] is None or values["seed"] < 0 else values["seed"]
+        info = state.engine.describe()
+        base = info.base_name if info and info.base_name else CURRENT
+        copied = {a.inputs[k]: values[k] for k in SHARED}
+        return copied | {
+            a.inputs["model"]: base,
+            a.inputs["adapter"]: "",
+            a.inputs["seed"]: same_seed,
+            b.inputs["model"]: CURRENT,
+            b.inputs["adapter"]: "",
+            b.inputs["seed"]: same_seed,
+        }
 
     pair.click(
         on_pair,
-        [b.think, b.mode, b.temperature, b.min_think, b.answer, b.seed],
-        [a.model, a.adapter, a.think, a.mode, a.temperature, a.min_think, a.answer, a.seed, b.model, b.adapter, b.seed],
+        inputs_kwargs={k: b.inputs[k] for k in (*SHARED, "seed")},
+        outputs=[*a.inputs.values(), b.inputs["model"], b.inputs["adapter"], b.inputs["seed"]],
         api_name=False,
         queue=False,
     )
 
     def on_show():
+        info = state.engine.describe()
         adapters = gr.update(choices=["", *find_adapters(state.runs_dir)])
-        paired = gr.update(visible=state.engine.base_name is not None)
-        return current_model_line(state.engine), paired, adapters, adapters
+        paired = gr.update(visible=info is not None and info.base_name is not None)
+        return current_model_line(info), paired, adapters, adapters
 
-    return OnShow(on_show, [current, pair, a.adapter, b.adapter])
+    return OnShow(on_show, [current, pair, a.inputs["adapter"], b.inputs["adapter"]])
 
 
 def _render(
@@ -373,6 +308,3 @@ def _render(
                 ends[widgets.name] = {widgets.verdict: error_html(panel.error or "no result")}
         out.update(ends.get(widgets.name, {}))
     return out
-
-
-__all__ = ["build_puzzles_tab"]

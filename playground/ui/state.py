@@ -1,4 +1,4 @@
-"""What every tab shares: the engine (one loaded model), the app's options, and per-session stop events."""
+"""What every tab shares: the engine (the backend serving one model), the app's options, per-session stop events."""
 
 from __future__ import annotations
 
@@ -31,15 +31,15 @@ class AppState:
     quant: str = "auto"
     device: str = "auto"
     runs_dir: Path = Path("runs")
-    on_use_adapter: Callable[[str], str] | None = None
     _stops: dict[str, threading.Event] = field(default_factory=dict)
     _busy: set[str] = field(default_factory=set)
     _guard: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def default_model(self) -> str:
-        loaded = self.engine.loaded
-        return loaded.source if loaded else "tiny"
+        """What the loaded model was loaded from (the Train tab's default base)."""
+        info = self.engine.describe()
+        return info.source if info else "tiny"
 
     def begin(self, session: str) -> threading.Event | None:
         """Mark a session busy and give it a fresh stop event; None if it is already generating."""

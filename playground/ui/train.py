@@ -1,6 +1,6 @@
 """The Train tab: pick a base, data and hyperparameters, launch a LoRA/QLoRA run, watch it, use the adapter.
 
-Widgets and wiring only: runs are launched, polled, stopped and listed by `training.runner.TrainRunner`, and
+Layout and wiring only: runs are launched, polled, stopped and listed by `training.runner.TrainRunner`, and
 the training itself happens in a `python -m training.sft` subprocess. A `gr.Timer` polls the run's files every
 two seconds, so a reloaded page re-attaches to whatever is training on this machine.
 """
@@ -13,13 +13,17 @@ from typing import Any
 
 import gradio as gr
 import pandas as pd
-import plotly.graph_objects as go
 
 from playground.evaluation.compare import CompareConfig, compare_adapter, default_config
+from playground.generation.backend import ModelInfo
+from playground.models.adapters import adapter_label
+from playground.puzzles import families
+from playground.ui.charts import loss_figure
+from playground.ui.state import AppState
 from training.data import find_eval_results
 from training.preflight import check_data, estimate_memory
 from training.runner import RunnerError, TrainRunner
-from training.sft_config import SFTConfig
+from training.sft_config import SFTConfig, config_from_dict
 
 POLL_S = 2.0
 SOURCES = [
@@ -42,12 +46,7 @@ def _new_name() -> str:
 
 
 def _puzzle_choices() -> tuple[list[str], list[int]]:
-    try:
-        from playground.puzzles import families
-
-        fams = families()
-    except Exception:  # the puzzle library is optional for training on uploads
-        return [], [1]
+    fams = families()
     return list(fams), sorted({lv for fam in fams.values() for lv in fam.levels})
 
 
@@ -97,33 +96,14 @@ def progress_html(p: dict[str, Any] | None) -> str:
     return out
 
 
-def loss_figure(rows: list[dict[str, Any]]) -> go.Figure:
-    """Training loss per step (thin line) with a moving average (thick)."""
-    steps = [r["step"] for r in rows]
-    loss = pd.Series([r["loss"] for r in rows], dtype=float)
-    fig = go.Figure()
-    fig.add_scatter(x=steps, y=loss, mode="lines", name="loss", line={"width": 1}, opacity=0.5)
-    fig.add_scatter(
-        x=steps, y=loss.rolling(10, min_periods=1).mean(), mode="lines", name="mean of 10", line={"width": 3}
-    )
-    fig.update_layout(
-        height=300,
-        margin={"l": 40, "r": 10, "t": 30, "b": 40},
-        xaxis_title="step",
-        yaxis_title="loss",
-        title="Training loss",
-        legend={"orientation": "h", "y": 1.1},
-    )
-    return fig
-
-
 def _runs_frame(runner: TrainRunner) -> pd.DataFrame:
     cols = ["name", "state", "base", "steps", "final_loss", "tokens_per_s", "minutes", "adapter", "error"]
     return pd.DataFrame(runner.list_runs(), columns=cols)
 
 
 def config_from_widgets(values: dict[str, Any]) -> SFTConfig:
-    """An SFTConfig from the widgets' values keyed by config field (plus "upload"/"failures" for the data)."""
+    """An SFTConfig from the form's values keyed by config field, plus "upload"/"failures" (the data file of each
+    source); `config_from_dict` converts and checks them. An empty run name gets a fresh one."""
     v = dict(values)
     targets = str(v.pop("target_modules") or "auto").strip()
     v["target_modules"] = (
@@ -131,24 +111,19 @@ def config_from_widgets(values: dict[str, Any]) -> SFTConfig:
     )
     upload, failures = v.pop("upload", None), v.pop("failures", None)
     v["data_path"] = {"jsonl": upload or "", "failures": failures or ""}.get(v["data_source"], "")
-    v["puzzle_levels"] = [int(x) for x in v.get("puzzle_levels") or [1]]
-    v["name"], v["base_model"] = (v.get("name") or "").strip(), (v.get("base_model") or "").strip()
-    try:
-        for key, value in v.items():
-            kind = type(getattr(SFTConfig(), key))
-            if kind in (int, float) and not isinstance(value, bool):
-                v[key] = kind(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"fill in every hyperparameter with a number ({key})") from exc
-    return SFTConfig(**v)
+    v["puzzle_levels"] = v.get("puzzle_levels") or [1]
+    v["name"] = (v.get("name") or "").strip() or _new_name()
+    v["base_model"] = (v.get("base_model") or "").strip()
+    return config_from_dict(v)
 
 
 def _hyperparameter_widgets(d: SFTConfig) -> dict[str, Any]:
     """Hyperparameter inputs keyed by SFTConfig field, with the field's help as the info line."""
     help_ = {k: f.metadata["help"] for k, f in SFTConfig.__dataclass_fields__.items()}
-    num = lambda key, label, **kw: gr.Number(  # noqa: E731
-        getattr(d, key), label=label, info=help_[key], elem_id="train-" + key.replace("_", "-"), **kw
-    )
+
+    def num(key: str, label: str, **kw: Any) -> gr.Number:
+        return gr.Number(getattr(d, key), label=label, info=help_[key], elem_id="train-" + key.replace("_", "-"), **kw)
+
     w: dict[str, Any] = {}
     with gr.Row():
         w["lora_r"] = num("lora_r", "LoRA rank", precision=0, minimum=1)
@@ -172,9 +147,18 @@ def _hyperparameter_widgets(d: SFTConfig) -> dict[str, Any]:
     return w
 
 
-def build_train_tab(state: Any) -> None:
+def adapter_loaded_message(info: ModelInfo) -> str:
+    """What "Use this adapter" tells the user once the backend serves `info` (a base with an adapter applied)."""
+    return (
+        f"Loaded the adapter **{adapter_label(info.adapter)}** on `{info.base_name}`: the Chat and Puzzles tabs now "
+        f"use `{info.name}`. To compare, race panel A = `{info.base_name}` against panel B = `current` in the "
+        "Puzzles tab."
+    )
+
+
+def build_train_tab(state: AppState) -> None:
     """Lay out the Train tab inside the caller's `gr.Tab` and wire its events to a `TrainRunner`."""
-    if getattr(state, "demo_mode", False):
+    if state.demo_mode:
         gr.Markdown(DEMO_TEXT, elem_id="train-disabled")
         return
     runner = TrainRunner(state.runs_dir)
@@ -187,7 +171,7 @@ def build_train_tab(state: Any) -> None:
         with gr.Column(scale=2):
             w["name"] = gr.Textbox(_new_name(), label="Run name", elem_id="train-name")
             w["base_model"] = gr.Textbox(
-                str(getattr(state, "default_model", "") or ""),
+                state.default_model,
                 label="Base model (folder, hub id or preset)",
                 elem_id="train-base",
             )
@@ -257,20 +241,15 @@ def build_train_tab(state: Any) -> None:
     watched = gr.State(None)  # the run this page shows when none is active (e.g. the one it just finished)
     shown_plot, runs_sig = gr.State(""), gr.State("")  # what is on screen, to redraw only on change
     shown_adapters = gr.State(None)  # the adapter list on screen: a new one (a run just finished) gets picked
-    form = set(w.values())
-    field_of = {comp: key for key, comp in w.items()}
-
-    def read_form(values: dict) -> SFTConfig:
-        return config_from_widgets({field_of[c]: v for c, v in values.items() if c in field_of})
 
     def on_source(src: str):
         choices = [str(p) for p in find_eval_results(state.runs_dir)]
         boxes = [gr.update(visible=src == key) for key in ("puzzles", "jsonl", "failures")]
         return *boxes, gr.update(choices=choices, value=choices[0] if choices else None)
 
-    def on_check(values: dict):
+    def on_check(**values):
         try:
-            cfg = read_form(values)
+            cfg = config_from_widgets(values)
         except ValueError as exc:
             return str(exc), gr.update(visible=False)
         if cfg.data_source == "jsonl" and not cfg.data_path:
@@ -281,15 +260,15 @@ def build_train_tab(state: Any) -> None:
         text = f"**{summary}.**" + "".join(f"\n- {e}" for e in errors[:20])
         return text, gr.update(value=frame, visible=not frame.empty)
 
-    def on_memory(values: dict):
+    def on_memory(**values):
         try:
-            return estimate_memory(read_form(values))["text"]
-        except Exception as exc:  # noqa: BLE001 - shown to the user, never raised into Gradio
+            return estimate_memory(config_from_widgets(values))["text"]
+        except Exception as exc:  # any failure is shown to the user, never raised into Gradio
             return f"Cannot estimate memory: {exc}"
 
-    def on_launch(values: dict):
+    def on_launch(**values):
         try:
-            status = runner.launch(read_form(values))
+            status = runner.launch(config_from_widgets(values))
         except (RunnerError, ValueError) as exc:
             return f"**Not launched:** {exc}", gr.skip(), gr.skip()
         return f"Launched **{status['name']}**.", status["name"], _new_name()
@@ -302,21 +281,21 @@ def build_train_tab(state: Any) -> None:
         active = runner.active()
         return runner.kill(active["name"]) if active else "Nothing is training."
 
-    def on_tick(current: str | None, shown: str, sig_before: str, adapters_before: list[str] | None):
+    def on_tick(**screen):
         active = runner.active()  # whatever trains on this machine, also after a page reload
         runs = runner.list_runs()
-        target = active["name"] if active else current or (runs[0]["name"] if runs else None)
+        target = active["name"] if active else screen["watched"] or (runs[0]["name"] if runs else None)
         p = runner.progress(target) if target else None
         rows = p["metrics"] if p else []
         busy = active is not None
         frame = _runs_frame(runner)
         sig, plot_key = frame.to_json(), f"{target}:{len(rows)}"
-        changed = sig != sig_before
+        changed = sig != screen["runs_sig"]
         adapters = [a for a in frame["adapter"] if a]
-        new_adapter = adapters != adapters_before
+        new_adapter = adapters != screen["adapters"]
         return (
             progress_html(p),
-            loss_figure(rows) if plot_key != shown else gr.skip(),
+            loss_figure(rows) if plot_key != screen["plot"] else gr.skip(),
             p["log"] if p else "",
             gr.update(interactive=not busy),
             gr.update(interactive=busy),
@@ -332,13 +311,11 @@ def build_train_tab(state: Any) -> None:
     def on_use(path: str | None):
         if not path:
             return "Pick a finished run's adapter first."
-        hook = getattr(state, "on_use_adapter", None)  # app.py's hook: load it into the Chat and Puzzles tabs
-        if callable(hook):
-            try:
-                return hook(path) or f"Loaded adapter `{path}`."
-            except Exception as exc:  # noqa: BLE001 - shown to the user
-                return f"Could not load the adapter: {exc}"
-        return f"Adapter folder: `{path}` (load it with `PeftModel.from_pretrained(base, path)`)."
+        try:  # the backend serves base + adapter from here on, in the Chat and Puzzles tabs too
+            state.engine.load_adapter(path, offline=state.offline)
+        except Exception as exc:  # any failure is shown to the user
+            return f"Could not load the adapter: {exc}"
+        return adapter_loaded_message(state.engine.describe())
 
     def on_pick(path: str | None):
         if not path:
@@ -346,31 +323,33 @@ def build_train_tab(state: Any) -> None:
         cfg = default_config(path)  # what the run trained on
         return cfg.family, cfg.level
 
-    def on_compare(
-        path: str | None,
-        family: str,
-        level: int,
-        puzzles: float,
-        samples: float,
-        budget: float | None,
-        progress=gr.Progress(),
-    ):
+    def on_compare(progress=gr.Progress(), **values):
+        path = values["adapter"]
         if not path:
             return "Pick a finished run's adapter first.", gr.skip()
+
+        def report(done: int, total: int, message: str) -> None:
+            progress(done / max(total, 1), desc=message)
+
         try:
-            cfg = default_config(path, family=family, level=int(level), puzzles=int(puzzles), samples=int(samples))
-            cfg.think_budget = None if budget is None else int(budget)
-            report = lambda done, total, message: progress(done / max(total, 1), desc=message)  # noqa: E731
+            cfg = default_config(
+                path,
+                family=values["family"],
+                level=int(values["level"]),
+                puzzles=int(values["puzzles"]),
+                samples=int(values["samples"]),
+            )
+            cfg.think_budget = None if values["think_budget"] is None else int(values["think_budget"])
             result = compare_adapter(state.engine, path, cfg, state.offline, report)
-        except Exception as exc:  # noqa: BLE001 - shown to the user
+        except Exception as exc:  # any failure is shown to the user
             return f"**Could not evaluate:** {exc}", gr.update(visible=False)
         return result.summary(), gr.update(value=result.frame(), visible=True)
 
     w["data_source"].change(on_source, w["data_source"], [puzzle_box, upload_box, failures_box, w["failures"]])
-    check_btn.click(on_check, form, [data_msg, data_table])
-    w["upload"].upload(on_check, form, [data_msg, data_table])
-    mem_btn.click(on_memory, form, mem_msg)
-    launch_btn.click(on_launch, form, [msg, watched, w["name"]])
+    check_btn.click(on_check, inputs_kwargs=w, outputs=[data_msg, data_table])
+    w["upload"].upload(on_check, inputs_kwargs=w, outputs=[data_msg, data_table])
+    mem_btn.click(on_memory, inputs_kwargs=w, outputs=mem_msg)
+    launch_btn.click(on_launch, inputs_kwargs=w, outputs=[msg, watched, w["name"]])
     stop_btn.click(on_stop, None, msg)
     kill_btn.click(on_kill, None, msg)
     outputs = [
@@ -387,7 +366,16 @@ def build_train_tab(state: Any) -> None:
         pick,
         shown_adapters,
     ]
-    timer.tick(on_tick, [watched, shown_plot, runs_sig, shown_adapters], outputs, show_progress="hidden")
+    screen = {"watched": watched, "plot": shown_plot, "runs_sig": runs_sig, "adapters": shown_adapters}
+    timer.tick(on_tick, inputs_kwargs=screen, outputs=outputs, show_progress="hidden")
     use_btn.click(on_use, pick, use_msg)
     pick.change(on_pick, pick, [cmp_family, cmp_level])
-    cmp_btn.click(on_compare, [pick, cmp_family, cmp_level, cmp_puzzles, cmp_samples, cmp_budget], [cmp_msg, cmp_table])
+    compare = {
+        "adapter": pick,
+        "family": cmp_family,
+        "level": cmp_level,
+        "puzzles": cmp_puzzles,
+        "samples": cmp_samples,
+        "think_budget": cmp_budget,
+    }
+    cmp_btn.click(on_compare, inputs_kwargs=compare, outputs=[cmp_msg, cmp_table])

@@ -1,0 +1,45 @@
+"""Widgets shared by the tabs: the budget sliders' limits and builders, the budget modes, and how their values read.
+
+A budget slider's last stop means unlimited (`slider_budget`); a seed box's -1 means a fresh random seed. Handlers
+receive their inputs as one dict of named values (`inputs_kwargs={name: widget}`, `def handler(**values)`), and
+the readers here turn those values into the budgets and seeds a request or a panel takes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from playground.generation.budgets import slider_budget
+
+THINK_MAX = 8192  # a thinking-budget slider's last stop: unlimited
+ANSWER_MAX = 4096  # an answer-budget slider's last stop: unlimited
+BUDGET_STEP = 16
+SEED_MAX = 2**31 - 1
+MODES = [("Hard cut", "hard"), ("Wrap-up sentence", "wrapup"), ("s1 extend (“Wait”)", "extend")]
+
+
+def budget_slider(maximum: int, value: int, label: str, **kwargs: Any) -> gr.Slider:
+    """A budget slider from 0 to `maximum` tokens in steps of 16; say in `label` what its last stop means."""
+    return gr.Slider(0, maximum, value=value, step=BUDGET_STEP, label=label, **kwargs)
+
+
+def read_budgets(values: dict[str, Any]) -> dict[str, int | None]:
+    """The sliders `think_budget`, `answer_budget` (and `min_think`, if present) → budgets in tokens, None for
+    unlimited; the minimum thinking is kept within the thinking budget."""
+    think = slider_budget(values["think_budget"], THINK_MAX)
+    out = {"think_budget": think, "answer_budget": slider_budget(values["answer_budget"], ANSWER_MAX)}
+    if "min_think" in values:
+        least = int(values["min_think"] or 0)
+        out["min_think"] = least if think is None else min(least, think)
+    return out
+
+
+def read_seed(value: float | None, what: str = "seed") -> int | None:
+    """A seed box → a seed, or None for a fresh random one (-1 or empty); ValueError for anything else."""
+    if value is None or value == -1:
+        return None
+    if int(value) != value or not 0 <= value <= SEED_MAX:
+        raise ValueError(f"The {what} must be a whole number between 0 and {SEED_MAX} (or -1 for random).")
+    return int(value)
