@@ -35,10 +35,9 @@ IGNORE = -100
 def spatial_tree_drill(seed: int) -> Instance:
     """A 4- or 5-object spatial map where each new object is placed by one statement: sketched like level 1.
 
-    In level 1 the sketch's look-ups can be guessed from line order (a model at 60% on level 1 wrote the two asked
-    objects' coordinates in sketch order: all its errors were that swap); with more objects, every statement's
-    reference and both asked objects must be looked up by name. Measured once: half the spatial examples drilled
-    for 65 CPU-minutes ended at 54% on level 1, a plain continuation at 82% - so the shipped recipe does not use it.
+    In level 1 the sketch has two lines, so its look-ups can be guessed from line order without matching names;
+    with more objects, every statement's reference and both asked objects must be looked up by name. Training-only
+    (`--drill spatial_map=F`); the default recipe does not use it.
     """
     n_objects = random.Random(seed).choice((4, 5))
     cfg = spatial_map.SpatialMapConfig(seed=seed, level=1, n_objects=n_objects, links=1, qtypes=("direction",))
@@ -90,9 +89,8 @@ def encode(tokenizer, prompt: str, target: str, forced_close: bool = False) -> d
     """Token ids with labels only on the assistant's part (the prompt is masked out of the loss).
 
     With `forced_close` (the no-think and cut-short shapes) the `</think>` that the budget put there is not a
-    target either: the engine forces it, and a model trained to predict it learns to close its thought on its own
-    at once (measured: P(`</think>`) at the first thinking position reached 0.5 on mazes although 10% of the
-    examples start that way). The model learns to answer after a forced close, never to close early itself.
+    target either: the engine forces it, and a model trained to predict it would learn to close its thought on its
+    own at once. The model learns to answer after a forced close, never to close early itself.
     """
     p = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     t = tokenizer(target, add_special_tokens=False)["input_ids"]

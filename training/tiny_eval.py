@@ -1,9 +1,11 @@
-"""Accuracy of a tiny reasoner by family × thinking budget (greedy, held-out seeds), with `Engine.generate_batch`.
+"""Accuracy of a tiny reasoner by family × thinking budget (greedy, held-out seeds), computed by playground.evaluation.
 
 Budgets are fractions of the family's typical thought: the median token length of the solver's reference traces on
 the evaluated puzzles (0 = no thinking, 0.25, 0.5, and None = unlimited, i.e. a cap of twice the longest reference
 trace + 64 tokens, which a model that follows its training never reaches). Puzzle seeds are 0, 1, 2, ... — the
-evaluation seeds the curriculum never trains on (training/curriculum.py checks prompts as well).
+evaluation seeds the curriculum never trains on (training/curriculum.py checks prompts as well). Each family is one
+`EvalConfig` (temperature 0, one sample per puzzle) run by `run_evaluation`; this module only picks the budgets and
+writes the table into the model card and the banner.
 
     python -m training.tiny_eval MODEL_DIR [--puzzles 50] [--quant none [4bit]] [--families sat maze ...] [--json F]
                                 [--unlimited-only] [--write-card]
@@ -14,16 +16,20 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from playground.generation.engine import Engine, GenerationRequest
+from playground.evaluation.run import EvalConfig, run_evaluation
+from playground.generation.budgets import UNLIMITED, budget_label
 from playground.puzzles import get_family
 
 FRACTIONS: tuple[float | None, ...] = (0.0, 0.25, 0.5, None)
 FAMILIES = ("sat", "maze", "spatial_map", "tsp", "calendar", "math")
+LEVEL = 1
+PUZZLES = 50
+BATCH_ROWS = 25  # puzzles per batched generate call
+ANSWER_BUDGET = 128  # tokens after </think>: every family's answer fits
 
 
 @dataclass
@@ -43,74 +49,66 @@ class Cell:
 
     @property
     def label(self) -> str:
-        return "unlimited" if self.fraction is None else f"{self.fraction:.0%}"
+        return fraction_label(self.fraction)
 
 
 def fraction_label(fraction: float | None) -> str:
-    return "unlimited" if fraction is None else f"{fraction:.0%}"
+    return UNLIMITED if fraction is None else f"{fraction:.0%}"
+
+
+def family_budgets(engine, family: str, level: int, seeds: Sequence[int], fractions: Sequence[float | None]):
+    """{fraction: thinking budget in tokens} for one family, from its reference traces' lengths on these puzzles."""
+    fam = get_family(family)
+    tok = engine.loaded.tokenizer
+    traces = [fam.trace(fam.generate(seed, level)).rstrip() for seed in seeds]
+    lengths = [len(tok(trace, add_special_tokens=False)["input_ids"]) for trace in traces]
+    typical = int(statistics.median(lengths))
+    return {f: 2 * max(lengths) + 64 if f is None else int(round(f * typical)) for f in fractions}
 
 
 def evaluate_family(
-    engine: Engine,
+    engine,
     family: str,
-    level: int = 1,
-    puzzles: int = 50,
+    level: int = LEVEL,
+    puzzles: int = PUZZLES,
     fractions: Sequence[float | None] = FRACTIONS,
-    batch_size: int = 25,
+    batch_size: int = BATCH_ROWS,
     first_seed: int = 0,
 ) -> list[Cell]:
-    """Greedy pass@1 of one family at each budget fraction."""
-    fam = get_family(family)
-    tok = engine.loaded.tokenizer
-    instances = [fam.generate(seed, level) for seed in range(first_seed, first_seed + puzzles)]
-    lengths = [len(tok(fam.trace(i).rstrip(), add_special_tokens=False)["input_ids"]) for i in instances]
-    typical = int(statistics.median(lengths))
+    """Greedy pass@1 of one family at each budget fraction: one `run_evaluation` over the family's budgets."""
+    budgets = family_budgets(engine, family, level, range(first_seed, first_seed + puzzles), fractions)
+    config = EvalConfig(
+        family=family,
+        levels=[level],
+        puzzles=puzzles,
+        samples=1,
+        budgets=list(dict.fromkeys(budgets.values())),
+        temperature=0.0,
+        first_seed=first_seed,
+        answer_budget=ANSWER_BUDGET,
+        batch_rows=batch_size,
+    )
+    result = run_evaluation(engine, config, save=False)
+    sweep = result.sweep
     cells = []
     for fraction in fractions:
-        budget = 2 * max(lengths) + 64 if fraction is None else int(round(fraction * typical))
-        request = GenerationRequest(messages=[], temperature=0.0, think_budget=budget, answer_budget=128)
-        correct = think = generated = 0
-        solved: list[int] = []
-        t0 = time.perf_counter()
-        for start in range(0, len(instances), batch_size):
-            chunk = instances[start : start + batch_size]
-            prompts = [[{"role": "user", "content": i.prompt}] for i in chunk]
-            results = engine.generate_batch(prompts, request, n_samples=1)
-            for inst, (stats,) in zip(chunk, results):
-                text = f"<think>{stats.thinking}</think>{stats.answer}"
-                ok = fam.verify(inst, text).correct
-                correct += ok
-                solved += [inst.seed] if ok else []
-                think += stats.thinking_tokens
-                generated += stats.thinking_tokens + stats.answer_tokens
+        budget = budgets[fraction]
+        label = budget_label(budget)
+        records = [r for r in result.records if r["budget"] == budget]
         cells.append(
             Cell(
                 family,
                 fraction,
                 None if fraction is None else budget,
-                correct / len(instances),
-                correct,
-                len(instances),
-                think / len(instances),
-                generated,
-                time.perf_counter() - t0,
-                solved,
+                sweep[label]["pass1"]["mean"],
+                sum(r["correct"] for r in records),
+                len(records),
+                sweep[label]["tokens"]["thinking"]["mean"],
+                sum(r["thinking_tokens"] + r["answer_tokens"] for r in records),
+                result.budget_seconds[label],
+                [r["seed"] for r in records if r["correct"]],
             )
         )
-    return cells
-
-
-def evaluate(
-    engine: Engine,
-    families: Sequence[str] = FAMILIES,
-    level: int = 1,
-    puzzles: int = 50,
-    fractions: Sequence[float | None] = FRACTIONS,
-    batch_size: int = 25,
-) -> list[Cell]:
-    cells: list[Cell] = []
-    for family in families:
-        cells += evaluate_family(engine, family, level, puzzles, fractions, batch_size)
     return cells
 
 
@@ -157,7 +155,7 @@ SUMMARY_LEAD = "solved with unlimited thinking"  # starts the banner's summary; 
 
 
 def solved_summary(cells: Sequence[Cell]) -> str:
-    """One line for the UI: what the model solves with unlimited thinking ("Maze 100%, 3SAT 62%...")."""
+    """One line for the UI: what the model solves with unlimited thinking ("Maze N%, 3SAT N%, ...")."""
     full = [c for c in cells if c.fraction is None]
     parts = ", ".join(f"{get_family(c.family).short_title} {c.accuracy:.0%}" for c in full)
     return f"{SUMMARY_LEAD} (greedy, held-out level-1 puzzles): {parts}"
@@ -173,13 +171,14 @@ def write_summary(model_dir: str | Path, cells: Sequence[Cell]) -> None:
 
 
 def main() -> None:
+    from playground.generation.engine import Engine
     from playground.models.loading import load_model
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model")
     parser.add_argument("--families", nargs="+", default=list(FAMILIES))
-    parser.add_argument("--level", type=int, default=1)
-    parser.add_argument("--puzzles", type=int, default=50)
+    parser.add_argument("--level", type=int, default=LEVEL)
+    parser.add_argument("--puzzles", type=int, default=PUZZLES)
     parser.add_argument(
         "--quant",
         nargs="+",
