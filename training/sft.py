@@ -4,9 +4,10 @@
 
 peft LoRA on a transformers `Trainer` (QLoRA when `load_in_4bit` on CUDA), loss on the final assistant turn
 only. The run talks to the outside world through files in its folder (the YAML's folder unless `output_dir` is
-set): `status.json` (queued/running/stopping/finished/failed + error), `metrics.jsonl` (one line per logged
-step) and `adapter/` (a standard PEFT adapter, the config and a model card). SIGTERM stops after the current
-step, saves the adapter and exits 0. Works under `accelerate launch` (only rank 0 writes files). No Gradio.
+set): `status.json` (queued/running/stopping/finished/failed + error, see training/status.py), `metrics.jsonl`
+(one line per logged step) and `adapter/` (a standard PEFT adapter, the config and a model card). The config
+schema is training/sft_config.py. SIGTERM stops after the current step, saves the adapter and exits 0. Works
+under `accelerate launch` (only rank 0 writes files). No Gradio.
 """
 
 from __future__ import annotations
