@@ -1,4 +1,4 @@
-"""Maze family: generation, BFS vs networkx, path replay and multiple-choice verifier, trace, drawing."""
+"""Maze family: generation, BFS vs networkx, path replay and multiple-choice verifier, trace."""
 
 from __future__ import annotations
 
@@ -86,6 +86,12 @@ TABLE = [
     (CHOICE, "**Final Answer:** C", "correct"),
     (CHOICE, "Final Answer: 4", "correct"),  # the option's text instead of its letter
     (CHOICE, "Final Answer: A", "wrong"),
+    (CHOICE, "Final Answer: c", "correct"),  # a lower-case letter on its own reads as the option letter
+    (CHOICE, "Final Answer: (c).", "correct"),
+    (CHOICE, "Final Answer: a", "wrong"),
+    (CHOICE, "Final Answer: e", "unparseable"),
+    (CHOICE, "Final Answer: A total of 4 turns", "correct"),  # "A" before words is text, not option A
+    (CHOICE, "Final Answer: 4 or 5", "unparseable"),
     (CHOICE, "<think>Final Answer: C</think> Final Answer: B", "wrong"),
     (CHOICE, "Final Answer: B\nno wait\nFinal Answer: C", "correct"),
     (CHOICE, "Final Answer: E", "unparseable"),
@@ -113,15 +119,12 @@ def test_reasons_and_details() -> None:
     assert v.reason == "wrong: A. 5, expected C" and v.extracted == "A"
 
 
-def test_determinism_and_variety() -> None:
+def test_every_task_is_deterministic() -> None:
     for task in maze.TASKS:
         assert make(5, 3, task).to_json() == make(5, 3, task).to_json()
-    assert len({generate(seed, 2).prompt for seed in range(6)}) == 6
 
 
 def test_config_validation() -> None:
-    with pytest.raises(PuzzleConfigError, match="no level 7"):
-        generate(0, 7)
     with pytest.raises(PuzzleConfigError, match="unknown maze task"):
         MazeConfig(seed=0, task="escape")
     with pytest.raises(PuzzleConfigError, match="between 2 and 30"):
@@ -247,7 +250,6 @@ def test_trace_follows_the_grid_and_names_the_answer(task: str) -> None:
             if task not in ("path", "direction"):
                 total = re.search(r"^total (\d+)$", text, flags=re.MULTILINE).group(1)
                 assert inst.data["options"][ord(inst.data["answer_letter"]) - 65] == total
-    assert len(maze.trace(generate(0, 1))) < 1500
 
 
 def test_path_line_width_is_fixed_for_small_mazes() -> None:

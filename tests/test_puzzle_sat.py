@@ -1,11 +1,10 @@
-"""3SAT family: generation, DPLL cross-checked with pysat and brute force, verifier tables, trace, drawing."""
+"""3SAT family: generation, DPLL cross-checked with pysat and brute force, verifier tables, trace."""
 
 from __future__ import annotations
 
 import itertools
 import re
 
-import plotly.graph_objects as go
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -98,15 +97,7 @@ def test_wrong_answers_explain_themselves() -> None:
     assert verify(SAT3, wrap("T, t, TRUE")).extracted == verify(SAT3, wrap("True, True, True")).extracted
 
 
-def test_determinism_and_variety() -> None:
-    for level in sat.LEVELS:
-        assert generate(7, level).to_json() == generate(7, level).to_json()
-    assert len({generate(seed, 3).prompt for seed in range(5)}) == 5
-
-
 def test_config_validation() -> None:
-    with pytest.raises(PuzzleConfigError, match="no level 0"):
-        generate(0, 0)
     with pytest.raises(PuzzleConfigError, match="unknown sat category"):
         generate_config(SatConfig(seed=0, category="medium"))
     with pytest.raises(PuzzleConfigError, match="n_vars"):
@@ -211,14 +202,6 @@ def test_trace_is_consistent_and_names_the_answer(level: int) -> None:
             assert checked == [str(i) for i in range(1, len(inst.data["clauses"]) + 1)]
         else:
             assert last == "answer: Unsatisfiable"
-    assert len(sat.trace(generate(0, 1))) < 1500
-
-
-@given(st.text(max_size=300))
-@settings(max_examples=150, deadline=None)
-def test_verify_never_raises(text: str) -> None:
-    v = verify(SAT3, text)
-    assert v.status in ("correct", "wrong", "unparseable") and 0 <= v.score <= 1
 
 
 @given(
@@ -252,12 +235,3 @@ def test_verify_never_raises(text: str) -> None:
 def test_verify_never_raises_on_near_answers(parts: list[str]) -> None:
     v = verify(SAT3, "".join(parts))
     assert v.status in ("correct", "wrong", "unparseable") and 0 <= v.score <= 1
-
-
-def test_draw() -> None:
-    inst = next(generate(s, 1) for s in range(20) if generate(s, 1).data["satisfiable"])
-    assert isinstance(sat.draw(inst), go.Figure)
-    fig = sat.draw(inst, inst.reference)
-    assert isinstance(fig, go.Figure) and "satisfies" in fig.layout.title.text
-    assert "unparseable" in sat.draw(inst, "no idea").layout.title.text
-    assert isinstance(sat.draw(inst, wrap("True")), go.Figure)

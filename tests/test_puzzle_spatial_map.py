@@ -6,10 +6,7 @@ import itertools
 import json
 import re
 
-import plotly.graph_objects as go
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from playground.puzzles import spatial_map as sm
 from playground.puzzles.base import Instance, PuzzleConfigError
@@ -95,8 +92,6 @@ def test_reference_passes_and_trace_reasons_with_the_statements(level):
         cited = re.findall(r"^ {1,2}(\w.* is to the \w+ of .+?)(?: -> |\(\d,\d\) so )", tr, re.MULTILINE)
         assert cited and all(c + "." in inst.prompt for c in cited)  # only real statements are used
         json.dumps(inst.to_json())
-    if level == 1:
-        assert max(len(sm.trace(generate(s, 1))) for s in range(30)) < 1500
 
 
 def test_question_types_by_level():
@@ -171,6 +166,9 @@ TABLE = [
     (HAND, "Final Answer: \\boxed{A}", "correct", "A"),
     (HAND, "Final Answer: It is Northeast", "correct", "A"),
     (HAND, "Final Answer: B", "wrong", "B"),
+    (HAND, "Final Answer: a", "correct", "A"),  # a lower-case letter on its own reads as the option letter
+    (HAND, "**Final Answer:** b", "wrong", "B"),
+    (HAND, "Final Answer: e", "unparseable", None),
     (HAND, "Final Answer: Southwest", "wrong", "C"),
     (HAND, "Final Answer: D. Northeast", "wrong", "D"),  # the letter wins over the text
     (HAND, "<think>Final Answer: C</think>\nFinal Answer: A", "correct", "A"),
@@ -266,12 +264,6 @@ def test_every_level_1_trace_is_a_sketch_whose_comparisons_give_the_answer():
         assert verify(inst, "\n".join(lines)).correct
 
 
-def test_deterministic_and_seed_sensitive():
-    for level in LEVELS:
-        assert generate(5, level).to_json() == generate(5, level).to_json()
-        assert generate(5, level).to_json() != generate(6, level).to_json()
-
-
 @pytest.mark.parametrize(
     ("kwargs", "msg"),
     [
@@ -287,30 +279,6 @@ def test_deterministic_and_seed_sensitive():
 def test_config_validation(kwargs, msg):
     with pytest.raises(PuzzleConfigError, match=msg):
         sm.generate_config(SpatialMapConfig(**kwargs))
-
-
-def test_bad_level():
-    with pytest.raises(PuzzleConfigError, match="choose one of"):
-        generate(0, 0)
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    st.text(max_size=200),
-    st.sampled_from(["", "Final Answer: ", "<think>x</think>Final Answer: ", "</think>"]),
-)
-def test_fuzz_never_raises(text, prefix):
-    for inst in (HAND, WHICH):
-        v = verify(inst, prefix + text)
-        assert v.status in ("correct", "wrong", "unparseable") and 0.0 <= v.score <= 1.0
-
-
-def test_draw():
-    for inst in (generate(1, 4), HAND, WHICH):
-        assert isinstance(sm.draw(inst), go.Figure)
-        assert isinstance(sm.draw(inst, inst.reference), go.Figure)
-    assert "unparseable" in sm.draw(HAND, "no idea").layout.title.text
-    assert "wrong" in sm.draw(WHICH, "Final Answer: A").layout.title.text
 
 
 def test_brute_force_sees_an_undetermined_question():

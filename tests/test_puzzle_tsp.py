@@ -1,4 +1,4 @@
-"""TSP family: generation, Held-Karp cross-checked by brute force, verifier tables, trace, drawing."""
+"""TSP family: generation, Held-Karp cross-checked by brute force, verifier tables, trace."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ import math
 import random
 import re
 
-import plotly.graph_objects as go
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from playground.puzzles import tsp
 from playground.puzzles.base import Instance, PuzzleConfigError
-from playground.puzzles.tsp import TspConfig, generate, generate_config, verify
+from playground.puzzles.tsp import TspConfig, generate, verify
 
 
 def answer(path: str, total: str | int = "") -> str:
@@ -90,15 +89,7 @@ def test_reasons_scores_and_details() -> None:
     assert extracted == {"0->1->2->3->0"}
 
 
-def test_determinism_and_variety() -> None:
-    for level in (1, 5):
-        assert generate(3, level).to_json() == generate(3, level).to_json()
-    assert len({generate(seed, 2).prompt for seed in range(5)}) == 5
-
-
 def test_config_validation() -> None:
-    with pytest.raises(PuzzleConfigError, match="no level 11"):
-        generate(0, 11)
     with pytest.raises(PuzzleConfigError, match="n_cities"):
         TspConfig(seed=0, n_cities=2)
     with pytest.raises(PuzzleConfigError, match="n_cities"):
@@ -184,14 +175,6 @@ def test_trace_follows_and_names_the_answer(level: int) -> None:
                 assert int(a) < int(b) and w[int(a)][int(b)] == int(d) and f"\n{a}-{b}: {d}\n" in inst.prompt
         else:
             _check_hk_trace(inst, text)
-    assert len(tsp.trace(generate(0, 1))) < 1500
-
-
-@given(st.text(max_size=300))
-@settings(max_examples=150, deadline=None)
-def test_verify_never_raises(text: str) -> None:
-    v = verify(RECT, text)
-    assert v.status in ("correct", "wrong", "unparseable") and 0 <= v.score <= 1
 
 
 @given(
@@ -227,15 +210,3 @@ def test_verify_never_raises(text: str) -> None:
 def test_verify_never_raises_on_near_answers(parts: list[str]) -> None:
     v = verify(RECT, "".join(parts))
     assert v.status in ("correct", "wrong", "unparseable") and 0 <= v.score <= 1
-
-
-def test_draw() -> None:
-    inst = generate_config(TspConfig(seed=2, level=3))
-    assert isinstance(tsp.draw(inst), go.Figure)
-    fig = tsp.draw(inst, answer("0->1->2->3->4->5->0"))
-    names = [t.name for t in fig.data]
-    assert "proposed" in names and any(str(n).startswith("optimal") for n in names)
-    styles = {t.name: t.line.dash for t in fig.data if t.name in ("proposed",) or str(t.name).startswith("optimal")}
-    assert len(set(styles.values())) == 2  # the two tours are drawn in different styles
-    assert "unparseable" in tsp.draw(inst, "I give up").layout.title.text
-    assert isinstance(tsp.draw(inst, answer("0->9->0")), go.Figure)

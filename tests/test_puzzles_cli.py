@@ -38,6 +38,35 @@ def test_list_names_families_and_levels() -> None:
         assert f"  level 1: {fam.LEVELS[1]}" in out.stdout
 
 
+def _without(module: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """The CLI run in a fresh interpreter where `module` cannot be imported."""
+    code = (
+        f"import sys; sys.modules[{module!r}] = None\n"
+        "from playground.puzzles.__main__ import main\n"
+        f"sys.exit(main({list(argv)!r}))"
+    )
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_list_works_without_plotly() -> None:
+    out = _without("plotly", "list")
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""
+    listed = [line.split(":")[0] for line in out.stdout.splitlines() if not line.startswith(" ")]
+    assert listed == ["sat", "tsp", "calendar", "maze", "spatial_map", "math"]
+
+
+def test_show_works_without_plotly() -> None:
+    out = _without("plotly", "show", "--family", "maze", "--level", "1", "--seed", "0", "--trace")
+    assert out.returncode == 0 and "--- trace ---" in out.stdout, out.stderr
+
+
+def test_a_broken_family_module_is_an_error_not_a_missing_family() -> None:
+    out = _without("playground.puzzles.maze", "list")
+    assert out.returncode != 0 and "playground.puzzles.maze" in out.stderr
+    assert "sat: 3SAT" not in out.stdout
+
+
 def test_show_json_is_the_instance() -> None:
     out = cli("show", "--family", "sat", "--level", "2", "--seed", "5", "--json")
     assert out.returncode == 0
@@ -61,7 +90,7 @@ def test_verify_from_stdin_and_from_file(tmp_path: Path) -> None:
 def test_bad_family_is_one_line_exit_2() -> None:
     out = cli("show", "--family", "chess", "--level", "1")
     assert out.returncode == 2 and "Traceback" not in out.stderr
-    lines = [line for line in out.stderr.splitlines() if not line.startswith("warning:")]
+    lines = out.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: unknown puzzle family 'chess'; choose one of sat, tsp")
 
 
@@ -83,9 +112,24 @@ def test_bad_input_in_process(argv: list[str], message: str, capsys: pytest.Capt
         code = main(argv)
     except SystemExit as exc:  # argparse's own errors exit from inside parse_args
         code = exc.code
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if not line.startswith("warning:")]
+    lines = capsys.readouterr().err.splitlines()
     assert code == 2 and len(lines) == 1 and message in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("family", "answer", "status"),
+    [
+        ("math", "Final Answer: 1.5", "wrong"),  # seed 8's answer is 1: not only the leading digits count
+        ("math", "Final Answer: 1/7", "wrong"),
+        ("math", "Final Answer: 1", "correct"),
+        ("calendar", "Final Answer: Monday 10:01-11:01", "wrong"),  # off the 5-minute grid
+    ],
+)
+def test_verify_is_strict(family: str, answer: str, status: str) -> None:
+    seed = "8" if family == "math" else "0"
+    argv = ("verify", "--family", family, "--level", "1", "--seed", seed, "--answer-file", "-", "--json")
+    out = cli(*argv, stdin=answer)
+    assert out.returncode == 0 and json.loads(out.stdout)["status"] == status
 
 
 def test_show_text_and_trace(capsys: pytest.CaptureFixture[str]) -> None:

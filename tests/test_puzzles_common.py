@@ -1,5 +1,6 @@
-"""Registry-wide invariants: every family imports, generates deterministically at every level, verifies its
-own reference, serialises to JSON and never raises on arbitrary text."""
+"""Registry-wide invariants, one test parametrised over the families: every family imports, generates
+deterministically (and differently per seed) at every level, rejects a bad level, verifies its own reference,
+serialises to JSON, keeps level-1 traces short, and never raises on arbitrary text or on non-text."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ WRAPS = [
     "<think>{}</think>Final Answer: {}",
     "{}</think>{}",
     "<think>{}",
+    "**Final Answer:** {}",
+    "Final Answer:\n{}",
+    "Final Answer: Monday {}",
+    "<think>x</think>Final Answer: {}",
 ]
 
 
@@ -59,6 +64,29 @@ def test_generate_is_deterministic_and_verifies_its_reference(name, level):
     assert v.correct and v.status == "correct" and v.score == 1.0, v.reason
     json.dumps(v.to_json())
     assert isinstance(fam.trace(a), str) and fam.trace(a)
+
+
+@pytest.mark.parametrize(("name", "level"), _cases())
+def test_seeds_give_different_puzzles(name, level):
+    fam = get_family(name)
+    assert len({fam.generate(seed, level).prompt for seed in range(5)}) == 5
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_level_one_traces_stay_short(name):
+    """Level 1 is what a tiny model learns from: its traces must fit a small context."""
+    fam = get_family(name)
+    assert len(fam.trace(fam.generate(0, 1))) < 1500
+    assert max(len(fam.trace(fam.generate(seed, 1))) for seed in range(30)) < 2000
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_verify_returns_unparseable_for_non_text(name):
+    fam = get_family(name)
+    for inst in _instances(name):
+        for value in (None, 42, b"Final Answer: A", ["Final Answer: A"], {"Solution": "True"}):
+            v = fam.verify(inst, value)
+            assert v.status == "unparseable" and not v.correct and v.score == 0.0 and v.reason, (value, v)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -106,3 +134,6 @@ def test_bad_level_is_a_helpful_config_error(name):
     assert str(sorted(fam.levels)) in str(err.value)
     with pytest.raises(PuzzleConfigError):
         fam.check_level(0)
+    for level in (0, max(fam.levels) + 1):  # the family's own generate(seed, level) checks too
+        with pytest.raises(PuzzleConfigError, match="choose one of"):
+            fam.generate(0, level)

@@ -1,10 +1,15 @@
-"""Registry of puzzle families. A new family is one new module listed in FAMILY_MODULES with a `FAMILY` object."""
+"""Registry of puzzle families. A new family is one new module listed in FAMILY_MODULES with a `FAMILY` object.
+
+Two generate functions with different argument orders, both positional:
+    puzzles.generate(family, level, seed)     the registry's: family name first, validates the level
+    get_family(name).generate(seed, level)    each family's own (and `<module>.generate(seed, level)`): seed first
+"""
 
 from __future__ import annotations
 
 import importlib
 
-from playground.puzzles.base import Family, Instance, PuzzleConfigError, Verdict, strip_thinking
+from playground.puzzles.base import Family, Instance, PuzzleConfigError, Verdict, final_answer, strip_thinking
 
 FAMILY_MODULES = ["sat", "tsp", "calendar_planning", "maze", "spatial_map", "math_problems"]
 
@@ -31,10 +36,23 @@ def get_family(name: str) -> Family:
 
 
 def generate(family: str, level: int, seed: int) -> Instance:
-    """Generate one instance of `family` at `level` from `seed` (validated)."""
+    """Generate one instance of `family` at `level` from `seed` (validated).
+
+    Note the order: (family, level, seed) here, while a family's own generate takes (seed, level).
+    """
     fam = get_family(family)
     fam.check_level(level)
     return fam.generate(seed, level)
 
 
-__all__ = ["Family", "Instance", "PuzzleConfigError", "Verdict", "families", "generate", "get_family", "strip_thinking"]
+__all__ = [
+    "Family",
+    "Instance",
+    "PuzzleConfigError",
+    "Verdict",
+    "families",
+    "final_answer",
+    "generate",
+    "get_family",
+    "strip_thinking",
+]

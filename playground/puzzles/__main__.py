@@ -12,45 +12,18 @@ stderr and exits 2.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
 from typing import Any, NoReturn
 
 from playground import puzzles
-from playground.puzzles.base import Family, PuzzleConfigError, Verdict
+from playground.puzzles.base import PuzzleConfigError, Verdict
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line instead of usage + error
         self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def load_families() -> dict[str, Family]:
-    """The registry's families; if one family module fails to import, the others stay usable (warned)."""
-    try:
-        return puzzles.families()
-    except Exception:  # fall back to importing module by module and say which one failed
-        found: dict[str, Family] = {}
-        for module in puzzles.FAMILY_MODULES:
-            try:
-                fam = importlib.import_module(f"playground.puzzles.{module}").FAMILY
-            except Exception as exc:  # a broken module, not only a missing one
-                print(
-                    f"warning: puzzle module {module} unavailable ({type(exc).__name__}: {exc})",
-                    file=sys.stderr,
-                )
-                continue
-            found[fam.name] = fam
-        return found
-
-
-def _family(name: str) -> Family:
-    fams = load_families()
-    if name not in fams:
-        raise PuzzleConfigError(f"unknown puzzle family {name!r}; choose one of {', '.join(fams)}")
-    return fams[name]
 
 
 def _read_answer(path: str) -> str:
@@ -77,7 +50,7 @@ def _print_verdict(v: Verdict) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.command == "list":
-        fams = load_families()
+        fams = puzzles.families()
         if args.json:
             out: dict[str, Any] = {
                 n: {"title": f.title, "description": f.description, "levels": f.levels} for n, f in fams.items()
@@ -89,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
             for level, text in fam.levels.items():
                 print(f"  level {level}: {text}")
         return 0
-    fam = _family(args.family)
+    fam = puzzles.get_family(args.family)
     level = fam.default_level if args.level is None else args.level
     fam.check_level(level)
     instance = fam.generate(args.seed, level)

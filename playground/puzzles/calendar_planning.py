@@ -6,7 +6,10 @@ Semantics (documented because the original scorer is inconsistent about them):
   sides (a participant's adjacent availability intervals count as one free stretch);
 - hour limits and blocked times apply to the meeting itself, not to its buffers; the end may touch a limit;
 - a high-priority meeting must be the earliest feasible slot (days in week order, then start time, on the
-  5-minute grid).
+  5-minute grid);
+- the start must lie on the 5-minute grid the prompt announces ("13:14" is rejected, whatever else holds);
+- the answer is the line after the last "Final Answer:" (`base.final_answer`): one slot or "No common time slot
+  available"; a line with two slots, or a slot and "no common time slot", is unparseable.
 All instance times, durations and buffers are multiples of 5 minutes, so whenever any slot is feasible a slot
 on the 5-minute grid is too: "No common time slot available" is right exactly when the grid sweep finds none.
 Difficulty is reported as constrainedness = 1 - feasible grid slots / all grid slots in the 08:00-18:00 frame.
@@ -19,9 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import plotly.graph_objects as go
-
-from playground.puzzles.base import Family, Instance, PuzzleConfigError, Verdict, strip_thinking, unparseable
+from playground.puzzles.base import Family, Instance, PuzzleConfigError, Verdict, final_answer, unparseable
 
 WEEK = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 WEEKEND = {"Saturday", "Sunday"}
@@ -90,14 +91,14 @@ def hm(m: int) -> str:
     return f"{m // 60:02d}:{m % 60:02d}"
 
 
-def _minutes(s: str) -> int:
+def to_minutes(s: str) -> int:
     h, m = s.split(":")
     return int(h) * 60 + int(m)
 
 
-def _span(s: str) -> tuple[int, int]:
+def parse_span(s: str) -> tuple[int, int]:
     a, b = s.split("-")
-    return _minutes(a), _minutes(b)
+    return to_minutes(a), to_minutes(b)
 
 
 def _merge(iv: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -110,8 +111,8 @@ def _merge(iv: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def _free(data: dict[str, Any], name: str, day: str) -> list[tuple[int, int]]:
-    return _merge([_span(s) for s in data["availability"][name].get(day, [])])
+def free_intervals(data: dict[str, Any], name: str, day: str) -> list[tuple[int, int]]:
+    return _merge([parse_span(s) for s in data["availability"][name].get(day, [])])
 
 
 def _covers(iv: list[tuple[int, int]], a: int, b: int) -> bool:
@@ -119,35 +120,37 @@ def _covers(iv: list[tuple[int, int]], a: int, b: int) -> bool:
 
 
 def slot_checks(data: dict[str, Any], day: str, s: int, e: int) -> list[dict[str, Any]]:
-    """Every applicable constraint (except the earliest-slot rule) checked for the meeting day s-e."""
+    """Every applicable constraint (except the earliest-slot rule) checked for the meeting day s-e, the 5-minute grid
+    of start times first."""
     c = data["constraints"]
     people = list(data["availability"])
-    busy = [p for p in people if not _covers(_free(data, p, day), s, e)]
+    busy = [p for p in people if not _covers(free_intervals(data, p, day), s, e)]
     checks = [
+        {"check": "grid", "ok": s % GRID == 0, "start": hm(s), "grid_minutes": GRID},
         {"check": "duration", "ok": e - s == c["duration"], "given": e - s, "expected": c["duration"]},
         {"check": "availability", "ok": not busy, "unavailable": busy},
     ]
     if c["buffer"]:
         b = c["buffer"]
-        short = [p for p in people if not _covers(_free(data, p, day), s - b, e + b)]
+        short = [p for p in people if not _covers(free_intervals(data, p, day), s - b, e + b)]
         checks.append({"check": "buffer", "ok": not short, "minutes": b, "violated_by": short})
     if c["no_weekends"]:
         checks.append({"check": "weekend", "ok": day not in WEEKEND, "day": day})
     if c["no_before"] or c["no_after"]:
-        ok = (not c["no_before"] or s >= _minutes(c["no_before"])) and (
-            not c["no_after"] or e <= _minutes(c["no_after"])
+        ok = (not c["no_before"] or s >= to_minutes(c["no_before"])) and (
+            not c["no_after"] or e <= to_minutes(c["no_after"])
         )
         checks.append({"check": "hours", "ok": ok, "no_before": c["no_before"], "no_after": c["no_after"]})
     if c["blocked"]:
-        bs, be = _span(c["blocked"])
+        bs, be = parse_span(c["blocked"])
         checks.append({"check": "blocked", "ok": e <= bs or s >= be, "blocked": c["blocked"]})
     return checks
 
 
 def _limits(c: dict[str, Any]) -> tuple[int, int, tuple[int, int] | None]:
-    lo = _minutes(c["no_before"]) if c["no_before"] else 0
-    hi = _minutes(c["no_after"]) if c["no_after"] else 24 * 60
-    return lo, hi, _span(c["blocked"]) if c["blocked"] else None
+    lo = to_minutes(c["no_before"]) if c["no_before"] else 0
+    hi = to_minutes(c["no_after"]) if c["no_after"] else 24 * 60
+    return lo, hi, parse_span(c["blocked"]) if c["blocked"] else None
 
 
 def _intersect(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -165,7 +168,7 @@ def _grid_slots(data: dict[str, Any]) -> tuple[list[tuple[str, int]], int]:
             continue
         common = [(0, 24 * 60)]
         for p in data["availability"]:
-            common = _intersect(common, _free(data, p, day))
+            common = _intersect(common, free_intervals(data, p, day))
         for x, y in common:
             for s in range(-(-max(x + b, lo0) // GRID) * GRID, min(y - b, hi0) - d + 1, GRID):
                 if not (blk and s < blk[1] and s + d > blk[0]):
@@ -192,10 +195,10 @@ def _sweep(data: dict[str, Any]) -> tuple[list[str], str | None]:
             continue
         lines.append(f"{day}:")
         people = list(data["availability"])
-        common = _free(data, people[0], day)
+        common = free_intervals(data, people[0], day)
         lines.append(f" {people[0]}: {fmt(common)}")
         for p in people[1:]:
-            mine = _free(data, p, day)
+            mine = free_intervals(data, p, day)
             common = _intersect(common, mine)
             lines.append(f" & {p}: {fmt(mine)} -> {fmt(common)}")
         for x, y in common:
@@ -257,7 +260,8 @@ def _spoil(rng: random.Random, data: dict[str, Any], feasible: list[tuple[str, i
         day, s = rng.choice(feasible)
         who = rng.choice(list(data["availability"]))
         cut = (s - 30, s + d + 30)
-        left = [p for x, y in _free(data, who, day) for p in ((x, min(y, cut[0])), (max(x, cut[1]), y)) if p[0] < p[1]]
+        pieces = [((x, min(y, cut[0])), (max(x, cut[1]), y)) for x, y in free_intervals(data, who, day)]
+        left = [p for pair in pieces for p in pair if p[0] < p[1]]
         data["availability"][who][day] = [f"{hm(a)}-{hm(b)}" for a, b in left]
         feasible = _grid_slots(data)[0]
     return feasible
@@ -322,40 +326,41 @@ def _prompt(data: dict[str, Any]) -> str:
     )
 
 
-_FINAL = re.compile(r"final\s*answer\W{0,6}", re.IGNORECASE)
 _SLOT = re.compile(
     r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b\W{0,4}(\d{1,2}):(\d{2})\s*"
     r"(?:-|\u2013|\u2014|to)\s*(\d{1,2}):(\d{2})",
     re.IGNORECASE,
 )
+_NO_SLOT = re.compile(r"no\s+common\s+time\s+slot", re.IGNORECASE)
 
 
-def parse_answer(text: str) -> tuple[str, int, int] | str | None:
+def parse_answer(text: str) -> tuple[str, int, int] | str:
     """(day, start, end), NO_SLOT, or an error string starting with '!' when unreadable."""
-    marks = list(_FINAL.finditer(strip_thinking(text)))
-    if not marks:
+    line = final_answer(text)
+    if line is None:
         return "!no 'Final Answer:' line found"
-    tail = strip_thinking(text)[marks[-1].end() :][:200]
-    tail = "\n".join(line for line in tail.splitlines() if line.strip())[:120]
-    m = _SLOT.search(tail)
-    if m and (not re.search(r"no common", tail[: m.start()], re.IGNORECASE)):
-        h1, m1, h2, m2 = (int(g) for g in m.groups()[1:])
-        if max(m1, m2) > 59 or max(h1 * 60 + m1, h2 * 60 + m2) > 24 * 60:
-            return "!time out of range"
-        return m.group(1).capitalize(), h1 * 60 + m1, h2 * 60 + m2
-    if re.search(r"no\s+common\s+time\s+slot", tail, re.IGNORECASE):
+    slots = {(m.group(1).capitalize(), *(int(g) for g in m.groups()[1:])) for m in _SLOT.finditer(line)}
+    no_slot = _NO_SLOT.search(line) is not None
+    if len(slots) > 1 or (slots and no_slot):
+        return "!more than one answer after 'Final Answer:'"
+    if no_slot:
         return NO_SLOT
-    return "!no 'Day HH:MM-HH:MM' slot after 'Final Answer:'"
+    if not slots:
+        return "!no 'Day HH:MM-HH:MM' slot after 'Final Answer:'"
+    day, h1, m1, h2, m2 = slots.pop()
+    if max(m1, m2) > 59 or max(h1 * 60 + m1, h2 * 60 + m2) > 24 * 60:
+        return "!time out of range"
+    return day, h1 * 60 + m1, h2 * 60 + m2
 
 
 def verify(instance: Instance, text: str) -> Verdict:
     """All applicable constraints checked; score = fraction passed; correct iff all pass."""
     try:
-        parsed = parse_answer(text if isinstance(text, str) else "")
+        parsed = parse_answer(text)
     except Exception as exc:  # a verifier never raises
         return unparseable(f"could not read the answer: {exc}")
-    if parsed is None or (isinstance(parsed, str) and parsed.startswith("!")):
-        return unparseable(str(parsed)[1:])
+    if parsed != NO_SLOT and isinstance(parsed, str):
+        return unparseable(parsed[1:])
     data = instance.data
     ref = data["solution"]
     if parsed == NO_SLOT:
@@ -372,6 +377,8 @@ def verify(instance: Instance, text: str) -> Verdict:
     ok = passed == len(checks)
     failed = [c["check"] for c in checks if not c["ok"]]
     why = "all constraints pass" if ok else f"fails {', '.join(failed)}"
+    if "grid" in failed:
+        why += f": the start {hm(s)} is not on the {GRID}-minute grid the prompt announces"
     if ref is None and not ok:
         why += "; in fact no feasible slot exists"
     return Verdict(ok, passed / len(checks), why, "correct" if ok else "wrong", f"{day} {hm(s)}-{hm(e)}", checks)
@@ -379,49 +386,6 @@ def verify(instance: Instance, text: str) -> Verdict:
 
 def trace(instance: Instance) -> str:
     return "\n".join(_sweep(instance.data)[0])
-
-
-def draw(instance: Instance, answer: str | None = None) -> go.Figure:
-    """Availability bars per day and participant, blocked time and hour limits marked, the proposed slot."""
-    data = instance.data
-    fig = go.Figure()
-    rows = [f"{day[:3]} {p}" for day in data["days"] for p in data["availability"]]
-    for p in data["availability"]:
-        ys, xs, bases = [], [], []
-        for day in data["days"]:
-            for a, b in _free(data, p, day):
-                ys.append(f"{day[:3]} {p}")
-                xs.append((b - a) / 60)
-                bases.append(a / 60)
-        fig.add_bar(y=ys, x=xs, base=bases, orientation="h", name=p, opacity=0.7)
-    c = data["constraints"]
-    if c["blocked"]:
-        bs, be = _span(c["blocked"])
-        fig.add_vrect(x0=bs / 60, x1=be / 60, fillcolor="grey", opacity=0.3, line_width=0, annotation_text="blocked")
-    for lim in (c["no_before"], c["no_after"]):
-        if lim:
-            fig.add_vline(x=_minutes(lim) / 60, line_dash="dash", line_color="black")
-    title = f"Calendar level {instance.level}: reference {data['solution'] or NO_SLOT}"
-    if answer is not None:
-        parsed = parse_answer(answer) if isinstance(answer, str) else None
-        if isinstance(parsed, tuple):
-            day, s, e = parsed
-            v = verify(instance, answer)
-            fig.add_bar(
-                y=[f"{day[:3]} meeting"],
-                x=[(e - s) / 60],
-                base=[s / 60],
-                orientation="h",
-                name="proposed",
-                marker_color="green" if v.correct else "red",
-            )
-            rows.append(f"{day[:3]} meeting")
-            title += f" | answer {v.extracted}: {v.reason}"
-        else:
-            title += f" | answer: {parsed if parsed == NO_SLOT else 'unparseable'}"
-    fig.update_layout(title=title, barmode="overlay", xaxis_title="hour", height=120 + 22 * len(rows))
-    fig.update_yaxes(categoryorder="array", categoryarray=rows[::-1])
-    return fig
 
 
 FAMILY = Family(
@@ -432,5 +396,4 @@ FAMILY = Family(
     generate=generate,
     verify=verify,
     trace=trace,
-    draw=draw,
 )

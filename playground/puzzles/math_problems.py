@@ -4,10 +4,12 @@ Templates: shopping arithmetic, remainders of powers, counting multiples (inclus
 sequences, gcd/lcm, digit sums, combinations. Level 1 uses small numbers and one or two steps; higher levels
 chain more steps and ask for remainders mod 1000 as AIME does.
 
-Answer: `\\boxed{N}` (the last box wins; "Final Answer: N" is accepted when no box is present). Verification
-takes a fast integer path ("42", "042", "1,000", "$42$", "42 dollars"); anything else ("\\frac{84}{2}") goes
-to the math-verify library, run without its signal-based timeout when off the main thread (that timeout only
-works there), on at most 200 characters.
+Answer: `\\boxed{N}`, or "Final Answer: N"; the later of the two wins (`base.final_answer`). The content must be
+one number: an integer in plain form goes through `base.read_integer` ("42", "042", "42.0", "1,000" with commas
+only between groups of three digits, "$42$", "42 dollars"); a list of numbers ("1, 3", "1 3") is wrong, not read
+as 13; anything else ("\\frac{84}{2}", "1.5", "1/7") goes to the math-verify library, run without its
+signal-based timeout when off the main thread (that timeout only works there), on at most 200 characters. A
+math-verify reading with free symbols other than an equation ("the answer is 42") is unparseable.
 """
 
 from __future__ import annotations
@@ -21,9 +23,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import plotly.graph_objects as go
-
-from playground.puzzles.base import Family, Instance, PuzzleConfigError, Verdict, strip_thinking, unparseable
+from playground.puzzles.base import (
+    BOXED,
+    LINE,
+    Family,
+    Instance,
+    PuzzleConfigError,
+    Verdict,
+    final_answer,
+    plain_separators,
+    read_integer,
+    unparseable,
+)
 
 LEVELS: dict[int, str] = {
     1: "one or two steps, small numbers (shopping, a^k mod m, multiples, 1+..+n, gcd, digit sum)",
@@ -311,88 +322,65 @@ def trace(instance: Instance) -> str:
     return "\n".join([*steps, f"answer {answer}", f"\\boxed{{{answer}}}"])
 
 
-_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
-_FINAL = re.compile(r"final\s*answer\W{0,6}(-?[\d,]+)", re.IGNORECASE)
-_INT = re.compile(r"^[+-]?\d+(?:\.0*)?$")
-_UNIT = re.compile(r"^\s*\$?([+-]?[\d,]+)\s*[A-Za-z ]*$")  # "48 dollars", "120 ways": the number counts
 _WRAP = re.compile(r"\\(?:text|mathrm|mathbf|textbf|boldsymbol)\{([^{}]*)\}")
-_JUNK = re.compile(r"\s|\$|,|\\[,;:! ]|\\text\{\s*\}|\\(?:left|right)|^\\\(|\\\)$")
-
-
-def last_boxed(text: str) -> str | None:
-    """Content of the last \\boxed{...} (braces balanced), or None."""
-    starts = [m.end() for m in _BOX.finditer(text)]
-    for start in reversed(starts):
-        depth, i = 1, start
-        while i < len(text) and depth and i - start <= 200:
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            i += 1
-        if depth == 0:
-            return text[start : i - 1]
-    return None
+_DELIMS = re.compile(r"^\s*(?:\$+|\\\(|\\\[)|(?:\$+|\\\)|\\\])\s*$")
+_UNIT = re.compile(r"^(.*\d)\s*[A-Za-z]+\.?$")  # "48 dollars", "120 ways": one word after the number
+_NUMBERS = re.compile(r"[\d\s,.+-]*\d[\d\s,.+-]*")  # digits and separators only: one number or a list
 
 
 def _math_verify(content: str, answer: int) -> tuple[bool, str] | None:
-    """Slow path through math-verify; None when it cannot read the content."""
-    from math_verify import parse  # imported lazily: ~0.25 s
+    """Slow path through math-verify; None when it cannot read the content as a number or an equation."""
+    from math_verify import parse  # imported lazily: a slow import that only this path needs
     from math_verify import verify as mv_verify
+    from sympy import Eq
 
     logging.getLogger("math_verify").setLevel(logging.ERROR)  # it warns on every call without a timeout
     main = threading.current_thread() is threading.main_thread()
     kw: dict[str, Any] = {} if main else {"parsing_timeout": None}
     pred = parse(f"\\boxed{{{content}}}", **kw)
-    if not pred:
-        return None
+    if not pred or isinstance(pred[0], str) or (pred[0].free_symbols and not isinstance(pred[0], Eq)):
+        return None  # only the raw string back, or words read as a product of symbols: not an answer
     ok = mv_verify(parse(str(answer), **kw), pred, **({} if main else {"timeout_seconds": None}))
-    val = pred[0]
+    val = pred[0].rhs if isinstance(pred[0], Eq) else pred[0]  # "n = 42" answers 42
     norm = str(int(val)) if getattr(val, "is_integer", False) else re.sub(r"\s+", "", content)
     return bool(ok), norm
+
+
+def _judge(content: str, answer: int) -> tuple[bool, str, str] | str:
+    """(right, the normalised answer, method), or the reason the content is not one number."""
+    core = _DELIMS.sub("", _WRAP.sub(r"\1", content)).strip().rstrip(".").strip()
+    core = plain_separators(core)
+    core = _UNIT.sub(r"\1", core) if not _NUMBERS.fullmatch(core) else core
+    number = read_integer(core)
+    if number is not None:
+        return number == answer, str(number), "integer"
+    if _NUMBERS.fullmatch(core) and not re.fullmatch(r"[+-]?\d*\.\d+", core):  # "1, 3", "1 3": a decimal is fine
+        return False, " ".join(core.split()), "not one number"
+    res = _math_verify(content[:200], answer)
+    if res is None:
+        return f"the answer {content[:40]!r} is not a number"
+    return res[0], res[1], "math-verify"
 
 
 def verify(instance: Instance, text: str) -> Verdict:
     """Numeric comparison with the reference integer; score 1 or 0."""
     try:
-        body = strip_thinking(text if isinstance(text, str) else "")
-        content = last_boxed(body)
+        content = final_answer(text, (BOXED, LINE))
         if content is None:
-            finals = _FINAL.findall(body)
-            if not finals:
-                return unparseable("no \\boxed{...} answer found")
-            content = finals[-1]
+            return unparseable("no \\boxed{...} or 'Final Answer:' answer found")
         answer = instance.data["answer"]
-        content = _WRAP.sub(r"\1", content)
-        unit = _UNIT.match(content)
-        clean = _JUNK.sub("", unit.group(1) if unit else content)
-        if _INT.match(clean):
-            got, method = str(int(float(clean)) if "." in clean else int(clean)), "integer"
-            ok = got == str(answer)
-        else:
-            res = _math_verify(content[:200], answer)
-            if res is None:
-                return unparseable(f"boxed content {content[:40]!r} is not a number")
-            (ok, got), method = res, "math-verify"
+        judged = _judge(content, answer)
     except Exception as exc:  # a verifier never raises
         return unparseable(f"could not read the answer: {type(exc).__name__}")
+    if isinstance(judged, str):
+        return unparseable(judged)
+    ok, got, method = judged
     detail = {"check": "value", "ok": ok, "given": got, "expected": answer, "method": method}
-    reason = f"{got} is right" if ok else f"{got} is wrong, the answer is {answer}"
+    if method == "not one number":
+        reason = f"{got!r} is not one number (commas and spaces separate thousands only between groups of three digits)"
+    else:
+        reason = f"{got} is right" if ok else f"{got} is wrong, the answer is {answer}"
     return Verdict(ok, float(ok), reason, "correct" if ok else "wrong", got, [detail])
-
-
-def draw(instance: Instance, answer: str | None = None) -> go.Figure:
-    """The worked steps as a table, with the given answer's verdict in the title."""
-    question, steps, ref = solve(instance.data)
-    fig = go.Figure(
-        go.Table(
-            header={"values": ["step", "computation"]},
-            cells={"values": [list(range(1, len(steps) + 1)), steps], "align": "left"},
-        )
-    )
-    title = f"{instance.data['template']} (level {instance.level}): answer {ref}"
-    if answer is not None:
-        v = verify(instance, answer if isinstance(answer, str) else "")
-        title += f" | given {v.extracted or 'unparseable'}: {'right' if v.correct else 'wrong'}"
-    fig.update_layout(title=title, height=160 + 30 * len(steps))
-    return fig
 
 
 FAMILY = Family(
@@ -403,5 +391,4 @@ FAMILY = Family(
     generate=generate,
     verify=verify,
     trace=trace,
-    draw=draw,
 )

@@ -5,7 +5,8 @@ Tasks (config knob `task`):
   valid path counts, the shortest length is reported. Score: fraction of the two checks passed (no wall hit,
   ends on E).
 - "turns" / "right_turns": how many (right) turns the path marked with 'X' makes; multiple choice.
-- "direction": where E lies relative to S; multiple choice. Both answered `Final Answer: <letter>`.
+- "direction": where E lies relative to S; multiple choice. Both answered `Final Answer: <letter>`, read by
+  `base.answer_choice`: the letter ("C", "(C)", "C. 4"; a lower-case letter only alone: "c"), or the option's text.
 Coordinates are (row, col), row 0 at the top, col 0 at the left. Mazes are perfect (one simple path between
 any two squares), so the search in the trace ends on the shortest path. The prompt ends with the drawing; the
 trace starts by transcribing it with row labels and column-tagged squares (`transcribe`), then searches.
@@ -19,9 +20,15 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-import plotly.graph_objects as go
-
-from playground.puzzles.base import Family, Instance, PuzzleConfigError, Verdict, strip_thinking, unparseable
+from playground.puzzles.base import (
+    Family,
+    Instance,
+    PuzzleConfigError,
+    Verdict,
+    answer_choice,
+    final_answer,
+    unparseable,
+)
 
 LEVEL_CELLS = {1: 3, 2: 4, 3: 5, 4: 6, 5: 8, 6: 10}  # level -> cells per side; the text grid is 2k+1 squares
 LEVELS = {lv: f"{k}x{k} cells ({2 * k + 1}x{2 * k + 1} characters)" for lv, k in LEVEL_CELLS.items()}
@@ -314,43 +321,20 @@ def trace(instance: Instance) -> str:
     return "\n".join(lines)
 
 
-FINAL = re.compile(r"final\s+answer\s*\**\s*[:\uff1a]?", re.IGNORECASE)
 WORDS = {"u": "U", "up": "U", "d": "D", "down": "D", "l": "L", "left": "L", "r": "R", "right": "R"}
 
 
-def _final_text(text: str) -> str | None:
-    """What follows the last "Final Answer:" (its line, or the next non-empty line), or None."""
-    text = strip_thinking(text)
-    found = list(FINAL.finditer(text))
-    if not found:
-        return None
-    rest = text[found[-1].end() :].lstrip(" \t*:")
-    line = rest.split("\n", 1)[0].strip() or next((x.strip() for x in rest.split("\n") if x.strip()), "")
-    return line.strip("*`'\" .") or None
-
-
 def parse_moves(text: str) -> list[str] | None:
-    rest = _final_text(text)
+    """The moves after the last "Final Answer:" ("R R D", "right, right", "RRD"), or None."""
+    rest = final_answer(text)
     if rest is None:
         return None
-    tokens = [t for t in re.split(r"[\s,;>\-\[\]()]+", rest) if t]
+    tokens = [t for t in re.split(r"[\s,;>\-\[\]()]+", rest.strip("'\" .")) if t]
     if len(tokens) == 1 and re.fullmatch(r"[UDLRudlr]+", tokens[0]):
         tokens = list(tokens[0])  # "RRDDL" written without spaces
     if not tokens or any(t.strip(".").lower() not in WORDS for t in tokens):
         return None
     return [WORDS[t.strip(".").lower()] for t in tokens]
-
-
-def parse_choice(text: str, options: list[str]) -> str | None:
-    """The option letter given after the last "Final Answer:" (or the option's text written out)."""
-    rest = _final_text(text)
-    if rest is None:
-        return None
-    m = re.match(r"\(?([A-D])(?:[).:,\s]|$)", rest)
-    if m:
-        return m.group(1)
-    by_text = [LETTERS[i] for i, o in enumerate(options) if o.lower() == rest.lower()]
-    return by_text[0] if by_text else None
 
 
 def replay(grid: list[str], start: Pos, moves: list[str]) -> tuple[list[Pos], int | None]:
@@ -367,9 +351,9 @@ def replay(grid: list[str], start: Pos, moves: list[str]) -> tuple[list[Pos], in
 def verify(instance: Instance, text: str) -> Verdict:
     d = instance.data
     if d["task"] != "path":
-        letter = parse_choice(text, d["options"])
+        letter = answer_choice(text, d["options"])
         if letter is None:
-            return unparseable("no option letter A-D after 'Final Answer:'")
+            return unparseable("no option letter A-D (or option text) after 'Final Answer:'")
         ok = letter == d["answer_letter"]
         chosen, right = d["options"][LETTERS.index(letter)], d["options"][LETTERS.index(d["answer_letter"])]
         details = [
@@ -419,59 +403,6 @@ def verify(instance: Instance, text: str) -> Verdict:
     return Verdict(at_end, score, reason, "correct" if at_end else "wrong", extracted, details)
 
 
-def draw(instance: Instance, answer: str | None = None) -> go.Figure:
-    """Walls dark, floor light, S/E/X as letters; a path answer is a line from S (red x at a wall hit)."""
-    d = instance.data
-    grid = d["grid"]
-    z = [[1 if ch == "#" else 0 for ch in row] for row in grid]
-    fig = go.Figure(go.Heatmap(z=z, colorscale=[[0, "#f8f5ee"], [1, "#3d405b"]], showscale=False, hoverinfo="skip"))
-    marks = [(r, c, ch) for r, row in enumerate(grid) for c, ch in enumerate(row) if ch in "SEX"]
-    fig.add_trace(
-        go.Scatter(
-            x=[c for _, c, _ in marks],
-            y=[r for r, _, _ in marks],
-            mode="text",
-            text=[ch for _, _, ch in marks],
-            textfont={"size": 16, "color": "#e07a5f"},
-            name="S / E / X",
-            showlegend=False,
-        )
-    )
-    title = f"Maze {len(grid)}x{len(grid[0])} ({d['task']})"
-    if answer is not None:
-        verdict = verify(instance, answer)
-        if verdict.status == "unparseable":
-            title += " - answer unparseable"
-        elif d["task"] == "path":
-            moves = parse_moves(answer) or []
-            path, hit = replay(grid, tuple(d["start"]), moves)
-            fig.add_trace(
-                go.Scatter(
-                    x=[p[1] for p in path],
-                    y=[p[0] for p in path],
-                    mode="lines+markers",
-                    line={"color": "#81b29a", "width": 4},
-                    name="answer path",
-                )
-            )
-            if hit:
-                wall = step(path[-1], moves[hit - 1])
-                fig.add_trace(
-                    go.Scatter(
-                        x=[wall[1]],
-                        y=[wall[0]],
-                        mode="markers",
-                        name=f"wall hit (move {hit})",
-                        marker={"symbol": "x", "size": 18, "color": "#e63946"},
-                    )
-                )
-            title += f" - {verdict.reason}"
-        else:
-            title += f" - {d['question']} {verdict.reason}"
-    fig.update_layout(title=title, yaxis={"autorange": "reversed", "scaleanchor": "x"}, plot_bgcolor="white")
-    return fig
-
-
 FAMILY = Family(
     name="maze",
     title="Maze",
@@ -480,5 +411,4 @@ FAMILY = Family(
     generate=generate,
     verify=verify,
     trace=trace,
-    draw=draw,
 )

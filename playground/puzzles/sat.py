@@ -4,21 +4,18 @@ Four categories as in the paper: hard (clause/variable ratio 4.26), easy under-c
 over-constrained (8.52, mostly unsatisfiable), hard with exactly one solution (4.26, resampled until unique).
 Answers: `<final_answer>{'Solution': 'True, False, True'}</final_answer>` or `{'Solution': 'Unsatisfiable'}`.
 The verifier checks every clause, so any satisfying assignment counts (the original scorer compared strings).
+The answer is read by `base.answer_dict`: the last `<final_answer>` tag, or the last bare `{...}` without one.
 """
 
 from __future__ import annotations
 
-import ast
 import random
 import re
 from dataclasses import dataclass
 from itertools import product
 from math import comb
-from typing import Any
 
-import plotly.graph_objects as go
-
-from playground.puzzles.base import Family, Instance, PuzzleConfigError, Verdict, strip_thinking, unparseable
+from playground.puzzles.base import Family, Instance, PuzzleConfigError, Verdict, answer_dict, unparseable
 
 CATEGORIES = {"hard": 4.26, "easy_under": 2.13, "easy_over": 8.52, "unique": 4.26}
 # level -> allowed numbers of variables; the seed picks one (and, with category "mixed", the category)
@@ -212,11 +209,10 @@ def _brute_force_lines(n: int, clauses: list[list[int]]) -> tuple[list[str], tup
 
     A clause is false exactly when all its literals are: at one assignment of its three variables (two of four
     variables). Each step is then a copy of the token after a unique one, the look-up a small model learns first:
-    the clause after its label "c4: " (both written as the prompt writes them; one token each for the tiny reasoner,
-    whose first 100-minute run mis-copied clauses when "c4", ":", " " were three tokens), and the clause
-    after an assignment already listed. (Written as "TTF: c4 false" with a search over the prompt's clauses, or with
-    the label a few tokens away, a 4-layer model had not learned the look-ups in 30-45 CPU-minutes.) The first
-    satisfying assignment in this order is DPLL's (lowest variable first, True before False).
+    the clause after its label "c4: " (both written as the prompt writes them, so that the label is one token of the
+    tiny reasoner's tokenizer), and the clause after an assignment already listed ("TTF=c4"): the label sits right
+    next to the assignment, so no search over the prompt's clauses is needed. The first satisfying assignment in
+    this order is DPLL's (lowest variable first, True before False).
     """
     lines = [f"{n} vars, {len(clauses)} clauses. each clause is false at:"]
     for i, c in enumerate(clauses, 1):
@@ -250,41 +246,10 @@ def trace(instance: Instance) -> str:
     return "\n".join(lines + [f"answer: {value}"])
 
 
-ANSWER_TAG = re.compile(r"<final_answer>(.*?)</final_answer>", re.DOTALL | re.IGNORECASE)
-KEY_VALUE = re.compile(r"""['"]?(\w+)['"]?\s*:\s*(?:'([^']*)'|"([^"]*)"|([^,}]*))""")
-
-
-def parse_final_answer_dict(text: str) -> dict[str, Any] | str:
-    """The last `<final_answer>{...}</final_answer>` as a dict with lower-case keys, or a reason string.
-
-    Falls back to an unclosed last tag or the last bare `{...}`, so a lost tag still reads. Used by tsp..
-    """
-    text = strip_thinking(text)
-    tagged = ANSWER_TAG.findall(text)
-    if tagged:
-        body = tagged[-1]
-    elif "<final_answer>" in text.lower():
-        body = text[text.lower().rindex("<final_answer>") + len("<final_answer>") :]
-    else:
-        bare = re.findall(r"\{[^{}]*\}", text)
-        if not bare:
-            return "no <final_answer>{...}</final_answer> found"
-        body = bare[-1]
-    body = body.strip()
-    try:
-        parsed = ast.literal_eval(body)
-    except Exception:  # any malformed literal (even RecursionError) just means "use the regex"
-        parsed = None
-    if isinstance(parsed, dict):
-        return {str(k).strip().lower(): v for k, v in parsed.items()}
-    pairs = {m[0].lower(): (m[1] or m[2] or m[3]).strip() for m in KEY_VALUE.findall(body)}
-    return pairs or f"could not read the answer {body[:60]!r}"
-
-
 def parse_solution(text: str) -> list[bool] | str | None:
     """A list of booleans, "Unsatisfiable", or None with nothing readable."""
-    parsed = parse_final_answer_dict(text)
-    if isinstance(parsed, str) or "solution" not in parsed:
+    parsed = answer_dict(text)
+    if parsed is None or "solution" not in parsed:
         return None
     value = parsed["solution"]
     if isinstance(value, (list, tuple)):
@@ -329,71 +294,6 @@ def verify(instance: Instance, text: str) -> Verdict:
     return Verdict(False, score, reason, "wrong", extracted, details)
 
 
-def draw(instance: Instance, answer: str | None = None) -> go.Figure:
-    """Clauses x variables grid (blue = xk, orange = -xk); with an answer each clause is marked true/false."""
-    n, clauses = instance.data["n_vars"], instance.data["clauses"]
-    z = [[0] * n for _ in clauses]
-    text = [[""] * n for _ in clauses]
-    for r, c in enumerate(clauses):
-        for lit in c:
-            z[r][abs(lit) - 1] = 1 if lit > 0 else -1
-            text[r][abs(lit) - 1] = f"x{lit}" if lit > 0 else f"-x{-lit}"
-    xs, ys = [f"x{v}" for v in range(1, n + 1)], [f"c{i}" for i in range(1, len(clauses) + 1)]
-    colors = [[0, "#f4a259"], [0.5, "#ffffff"], [1, "#5b8def"]]
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=xs,
-            y=ys,
-            text=text,
-            texttemplate="%{text}",
-            colorscale=colors,
-            zmin=-1,
-            zmax=1,
-            showscale=False,
-            xgap=2,
-            ygap=2,
-        )
-    )
-    title = f"3SAT: {n} variables, {len(clauses)} clauses ({instance.data['category']})"
-    if answer is not None:
-        sol = parse_solution(answer)
-        if sol is None:
-            title += " - answer unparseable"
-        elif sol == "Unsatisfiable":
-            title += " - answer: Unsatisfiable"
-        elif len(sol) != n:
-            title += f" - answer has {len(sol)} values for {n} variables"
-        else:
-            ok = [any(sol[abs(lit) - 1] == (lit > 0) for lit in c) for c in clauses]
-            fig.add_trace(
-                go.Scatter(
-                    x=[f"x{v}" for v in range(1, n + 1)],
-                    y=["answer"] * n,
-                    mode="text",
-                    text=["T" if v else "F" for v in sol],
-                    name="answer",
-                    showlegend=False,
-                )
-            )
-            fig.add_trace(
-                go.Scatter(
-                    x=["sat?"] * len(clauses),
-                    y=ys,
-                    mode="markers",
-                    name="clause true",
-                    marker={
-                        "symbol": ["circle" if o else "x" for o in ok],
-                        "size": 12,
-                        "color": ["#2a9d8f" if o else "#e63946" for o in ok],
-                    },
-                )
-            )
-            title += f" - answer satisfies {sum(ok)}/{len(clauses)} clauses"
-    fig.update_layout(title=title, yaxis={"autorange": "reversed"}, height=max(300, 22 * len(clauses) + 120))
-    return fig
-
-
 FAMILY = Family(
     name="sat",
     title="3SAT",
@@ -402,5 +302,4 @@ FAMILY = Family(
     generate=generate,
     verify=verify,
     trace=trace,
-    draw=draw,
 )

@@ -6,21 +6,19 @@ when a chain of statements orders them on each axis (strict inequalities are tra
 realised either way). Instances are generated so that the asked question is implied by the statements, and a
 direction question always asks about two objects that no single statement relates.
 
-Answer: `Final Answer: <letter>`. The option text itself is accepted too ("Final Answer: Northeast", or
-"Final Answer: B. Northwest"; with both, the letter wins) and mapped to its letter, the extracted answer.
+Answer: `Final Answer: <letter>`, read by `base.answer_choice`. The option text itself is accepted too ("Final
+Answer: Northeast", or "Final Answer: B. Northwest"; with both, the letter wins) and mapped to its letter, the
+extracted answer. A lower-case letter counts when it stands alone ("Final Answer: b"), not before other words.
 """
 
 from __future__ import annotations
 
 import random
-import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-import plotly.graph_objects as go
-
-from playground.puzzles.base import Family, Instance, PuzzleConfigError, Verdict, strip_thinking, unparseable
+from playground.puzzles.base import Family, Instance, PuzzleConfigError, Verdict, answer_choice, unparseable
 
 DIRS = {"Northeast": (1, 1), "Northwest": (-1, 1), "Southwest": (-1, -1), "Southeast": (1, -1)}
 AXIS_WORDS = {("x", 1): "east", ("x", -1): "west", ("y", 1): "north", ("y", -1): "south"}
@@ -299,14 +297,11 @@ def _sketch_lines(data: dict[str, Any]) -> list[str] | None:
 
     Every look-up is written so that a name is followed by its coordinates, and a placed name is written right
     *after* its coordinates ("(6,6) Red Barn"): the coordinates can come from the earlier mention of the same name
-    token whose previous token is a coordinate - a same-token match plus a previous-token read. (Written as "Red
-    Barn=(6,6)" the look-up needs the token two after a match, an induction head; a 4-layer model trained for
-    170 CPU-minutes gave the question's first object either of the two asked objects' coordinates, about half
-    right. On this form the shipped model reached 82% after 195 more minutes; its errors are still that swap, the
-    coordinates written in sketch order.) Names are always written after a space, as the statements write them, so
-    each is the same token; the look-up line separates its two entries with a comma, so no name there follows a
-    coordinate. Steps apply a direction to the coordinates just written instead of choosing which statements chain
-    (measured: a 4-layer model mixed up the statements of two axes' chains about half the time).
+    token whose previous token is a coordinate - a same-token match plus a previous-token read, the simplest look-up
+    for a small model (written as "Red Barn=(6,6)" it would need the token two after a match). Names are always
+    written after a space, as the statements write them, so each is the same token; the look-up line separates its
+    two entries with a comma, so no name there follows a coordinate. Steps apply a direction to the coordinates just
+    written instead of choosing which statements chain, so no step mixes up the chains of the two axes.
     """
     q = data["question"]
     first = data["objects"][0]["name"]
@@ -344,34 +339,6 @@ def trace(instance: Instance) -> str:
     return "\n".join(_solve_lines(data))
 
 
-_FINAL = re.compile(r"final\s*answer[\s:*#_]{0,6}", re.IGNORECASE)
-_LETTER = re.compile(r"^\(?([A-D])\)?(?:[.):,\s]|$)")
-
-
-def _norm(s: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"[*`\"'$\\{}\[\]]|\\boxed|\\text", "", s)).strip(" .:").lower()
-
-
-def parse_answer(data: dict[str, Any], text: str) -> str:
-    """The chosen letter, or an error string starting with '!'."""
-    body = strip_thinking(text)
-    marks = list(_FINAL.finditer(body))
-    if not marks:
-        return "!no 'Final Answer:' line found"
-    tail = next((ln for ln in body[marks[-1].end() :].splitlines() if ln.strip()), "")[:200]
-    tail = re.sub(r"\\boxed|\\text|[*`\"${}]", "", tail).strip()
-    m = _LETTER.match(tail)
-    if m:
-        return m.group(1)
-    opts = [_norm(o) for o in data["question"]["options"]]
-    if _norm(tail) in opts:
-        return LETTERS[opts.index(_norm(tail))]
-    hits = [i for i, o in enumerate(opts) if re.search(rf"(?<!\w){re.escape(o)}(?!\w)", _norm(tail))]
-    if len(hits) == 1:
-        return LETTERS[hits[0]]
-    return "!no option letter A-D or option text after 'Final Answer:'"
-
-
 def _why(data: dict[str, Any]) -> str:
     q = data["question"]
     pos = {o["name"]: (o["x"], o["y"]) for o in data["objects"]}
@@ -391,13 +358,13 @@ def _why(data: dict[str, Any]) -> str:
 
 def verify(instance: Instance, text: str) -> Verdict:
     """Right iff the chosen letter is the reference; details say which option was right and why."""
+    q = instance.data["question"]
     try:
-        got = parse_answer(instance.data, text if isinstance(text, str) else "")
+        got = answer_choice(text, q["options"])
     except Exception as exc:  # a verifier never raises
         return unparseable(f"could not read the answer: {exc}")
-    if got.startswith("!"):
-        return unparseable(got[1:])
-    q = instance.data["question"]
+    if got is None:
+        return unparseable("no option letter A-D or option text after 'Final Answer:'")
     ok = got == q["answer"]
     given = q["options"][LETTERS.index(got)]
     detail = {
@@ -412,47 +379,6 @@ def verify(instance: Instance, text: str) -> Verdict:
     return Verdict(ok, float(ok), reason, "correct" if ok else "wrong", got, [detail])
 
 
-def draw(instance: Instance, answer: str | None = None) -> go.Figure:
-    """Objects as labelled points, statements as faint lines, the queried objects highlighted."""
-    data, q = instance.data, instance.data["question"]
-    pos = {o["name"]: (o["x"], o["y"]) for o in data["objects"]}
-    fig = go.Figure()
-    for a, _, b in data["statements"]:
-        fig.add_scatter(
-            x=[pos[a][0], pos[b][0]],
-            y=[pos[a][1], pos[b][1]],
-            mode="lines",
-            line={"color": "lightgrey", "width": 1},
-            showlegend=False,
-            hoverinfo="skip",
-        )
-    key = {q["ref"]: "orange", q.get("target") or q["answer_text"]: "royalblue"}
-    fig.add_scatter(
-        x=[p[0] for p in pos.values()],
-        y=[p[1] for p in pos.values()],
-        mode="markers+text",
-        text=list(pos),
-        textposition="top center",
-        marker={"size": 14, "color": [key.get(n, "grey") for n in pos]},
-        name="objects",
-    )
-    title = f"Spatial map level {instance.level}: {question_text(q)} ({q['answer']}. {q['answer_text']})"
-    if answer is not None:
-        v = verify(instance, answer if isinstance(answer, str) else "")
-        title += f" | answer: {v.extracted or 'unparseable'} {'right' if v.correct else 'wrong'}"
-        pick = q["options"][LETTERS.index(v.extracted)] if v.extracted else None
-        if q["type"] == "which" and pick in pos:
-            fig.add_scatter(
-                x=[pos[pick][0]],
-                y=[pos[pick][1]],
-                mode="markers",
-                name="answer",
-                marker={"size": 22, "symbol": "circle-open", "color": "green" if v.correct else "red"},
-            )
-    fig.update_layout(title=title, xaxis_title="west - east", yaxis_title="south - north")
-    return fig
-
-
 FAMILY = Family(
     name="spatial_map",
     title="Spatial map (SpatialEval)",
@@ -461,5 +387,4 @@ FAMILY = Family(
     generate=generate,
     verify=verify,
     trace=trace,
-    draw=draw,
 )

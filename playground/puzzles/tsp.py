@@ -5,7 +5,8 @@ Answer: `<final_answer>{'Path': '0->3->1->2->0', 'TotalDistance': '123'}</final_
 Correct iff the path is a closed tour over every city whose recomputed length is optimal, in any rotation or
 direction. The stated TotalDistance is reported in the details but does not decide correctness: the tour is
 the answer. An open path listing every city once is read as its closed tour (also noted in the details).
-Score = optimum / tour length (= 1 / (1 + gap)) for a valid tour, 0 for an invalid one.
+Score = optimum / tour length (= 1 / (1 + gap)) for a valid tour, 0 for an invalid one. The answer is read by
+`base.answer_dict`, as for 3SAT.
 """
 
 from __future__ import annotations
@@ -17,10 +18,7 @@ from dataclasses import dataclass
 from itertools import permutations
 from typing import Any
 
-import plotly.graph_objects as go
-
-from playground.puzzles.base import Family, Instance, PuzzleConfigError, Verdict, unparseable
-from playground.puzzles.sat import parse_final_answer_dict
+from playground.puzzles.base import Family, Instance, PuzzleConfigError, Verdict, answer_dict, read_integer, unparseable
 
 LEVELS = {lv: f"{lv + 3} cities" for lv in range(1, 11)}
 for _lv in range(3, 11):
@@ -183,8 +181,8 @@ def trace(instance: Instance) -> str:
 
 def parse_tour(text: str) -> tuple[list[int], Any] | None:
     """(cities in the order given, stated TotalDistance or None), or None when there is no readable Path."""
-    parsed = parse_final_answer_dict(text)
-    if isinstance(parsed, str) or "path" not in parsed:
+    parsed = answer_dict(text)
+    if parsed is None or "path" not in parsed:
         return None
     path = parsed["path"]
     if isinstance(path, (list, tuple)):
@@ -239,10 +237,7 @@ def verify(instance: Instance, text: str) -> Verdict:
         return Verdict(False, 0.0, f"wrong: not a tour ({', '.join(problems)})", "wrong", fmt_tour(cities), details)
     length = tour_length(w, cycle + cycle[:1])
     extracted = fmt_tour(canonical(cycle))
-    try:
-        stated_num = float(re.findall(r"-?\d+(?:\.\d+)?", str(stated))[0]) if stated is not None else None
-    except (IndexError, ValueError):
-        stated_num = None
+    stated_num = None if stated is None else read_integer(str(stated))
     details.append(
         {
             "check": "stated TotalDistance equals the recomputed length",
@@ -270,66 +265,6 @@ def verify(instance: Instance, text: str) -> Verdict:
     return Verdict(False, opt / length, reason, "wrong", extracted, details)
 
 
-def draw(instance: Instance, answer: str | None = None) -> go.Figure:
-    """Cities on the plane; the optimal tour solid green, the proposed tour dashed orange."""
-    coords, w = instance.data["coords"], instance.data["weights"]
-    n = len(coords)
-    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
-    edge_x = [v for i, j in pairs for v in (coords[i][0], coords[j][0], None)]
-    edge_y = [v for i, j in pairs for v in (coords[i][1], coords[j][1], None)]
-    fig = go.Figure(  # every edge faintly, as one trace
-        go.Scatter(
-            x=edge_x,
-            y=edge_y,
-            mode="lines",
-            line={"color": "#dddddd", "width": 1},
-            hoverinfo="skip",
-            showlegend=False,
-        )
-    )
-    for i, j in pairs if n <= 6 else []:  # weights are readable on small instances only
-        mid_x, mid_y = (coords[i][0] + coords[j][0]) / 2, (coords[i][1] + coords[j][1]) / 2
-        fig.add_annotation(x=mid_x, y=mid_y, text=str(w[i][j]), showarrow=False, font={"color": "#888888"})
-
-    def add_tour(tour: list[int], name: str, style: dict[str, Any]) -> None:
-        fig.add_trace(
-            go.Scatter(
-                x=[coords[c][0] for c in tour],
-                y=[coords[c][1] for c in tour],
-                mode="lines",
-                line=style,
-                name=name,
-            )
-        )
-
-    opt_tour = instance.data["optimal_tour"]
-    add_tour(opt_tour, f"optimal ({instance.data['optimal_length']})", {"color": "#2a9d8f", "width": 5})
-    title = f"TSP: {n} cities"
-    if answer is not None:
-        parsed = parse_tour(answer)
-        if parsed is None:
-            title += " - answer unparseable"
-        else:
-            tour = [c for c in parsed[0] if c < n]
-            tour = tour + tour[:1] if tour and tour[0] != tour[-1] else tour
-            verdict = verify(instance, answer)
-            add_tour(tour, "proposed", {"color": "#e76f51", "width": 2.5, "dash": "dash"})
-            title += f" - proposed: {verdict.reason}"
-    fig.add_trace(
-        go.Scatter(
-            x=[c[0] for c in coords],
-            y=[c[1] for c in coords],
-            mode="markers+text",
-            text=[str(i) for i in range(n)],
-            textposition="top center",
-            name="cities",
-            marker={"size": 14, "color": "#264653"},
-        )
-    )
-    fig.update_layout(title=title, yaxis={"scaleanchor": "x"}, plot_bgcolor="white")
-    return fig
-
-
 FAMILY = Family(
     name="tsp",
     title="Travelling salesperson",
@@ -338,5 +273,4 @@ FAMILY = Family(
     generate=generate,
     verify=verify,
     trace=trace,
-    draw=draw,
 )
