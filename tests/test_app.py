@@ -4,6 +4,7 @@ and the named API endpoints take their inputs by name."""
 from __future__ import annotations
 
 import gradio as gr
+import pytest
 
 from app import build_app
 from playground.ui.state import AppState
@@ -36,3 +37,19 @@ def test_demo_mode_keeps_the_train_tab_without_training(engine, tmp_path):
     texts = [b.value for b in demo.blocks.values() if isinstance(b, gr.Markdown)]
     assert any("Training is disabled" in (t or "") for t in texts)
     assert not any(isinstance(b, gr.Timer) for b in demo.blocks.values())  # nothing polls for runs
+
+
+def test_widget_values_read_as_budgets_and_seeds():
+    from playground.ui.widgets import ANSWER_MAX, THINK_MAX, read_budgets, read_seed
+
+    assert read_budgets({"think_budget": THINK_MAX, "answer_budget": ANSWER_MAX}) == {
+        "think_budget": None,
+        "answer_budget": None,
+    }
+    clamped = read_budgets({"think_budget": 64, "answer_budget": 32, "min_think": 512})
+    assert clamped == {"think_budget": 64, "answer_budget": 32, "min_think": 64}
+    assert read_budgets({"think_budget": THINK_MAX, "answer_budget": 0, "min_think": 512})["min_think"] == 512
+    assert read_seed(-1) is None and read_seed(None) is None and read_seed(7.0) == 7
+    for bad in (-5, 2.5, 2**31):
+        with pytest.raises(ValueError, match="whole number"):
+            read_seed(bad)
