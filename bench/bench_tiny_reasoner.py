@@ -5,7 +5,7 @@
 
 Accuracy: greedy pass@1 at level 1 on held-out seeds 0..N-1 (never trained on), with the thinking budget at 0, 25%,
 50% and unlimited of the family's median reference-trace length (training/tiny_eval.py). Speed: generated tokens/s
-of one stream and of a batch of 16 prompts (greedy, unlimited thinking) on CPU. Goals (issue 4): ≥ 60% average
+of one stream and of a batch of 16 prompts (greedy, unlimited thinking) on CPU. Goals: ≥ 60% average
 unlimited pass@1 on four families with maze and 3SAT among them; ≥ 30 points drop at budget 0 on two families;
 4-bit within 5 points.
 """

@@ -182,10 +182,15 @@ def test_real_run_metrics_stop_adapter(env):
         + "<|end|>"
     )
     ids = tok(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
+    prompt = tok.apply_chat_template(
+        [{"role": "user", "content": "What is 7 + 1?"}], add_generation_prompt=True, tokenize=False
+    )
+    labels = ids.clone()
+    labels[:, : len(tok(prompt, add_special_tokens=False)["input_ids"])] = -100  # the loss of the reply alone
     with torch.no_grad():
-        base_out = AutoModelForCausalLM.from_pretrained(env["base"])(ids, labels=ids)
+        base_out = AutoModelForCausalLM.from_pretrained(env["base"])(ids, labels=labels)
         tuned = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(env["base"]), adapter)
-        tuned_out = tuned(ids, labels=ids)
+        tuned_out = tuned(ids, labels=labels)
     assert not torch.allclose(base_out.logits, tuned_out.logits)
     assert tuned_out.loss < base_out.loss - 0.5  # the adapter made the learned reply likelier
 

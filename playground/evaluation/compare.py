@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from playground.evaluation.run import EvalConfig, EvalResult, run_evaluation
+from playground.evaluation.stats import json_safe
 from playground.generation.engine import Engine
 from playground.models.adapters import adapter_label, apply_adapter
 from playground.models.loading import load_model, unload
@@ -150,12 +151,11 @@ class Comparison:
         )
 
     def to_json(self) -> dict[str, Any]:
-        clean = lambda r: {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}  # noqa: E731
         return {
             "adapter": self.adapter,
             "base": self.base,
             "config": asdict(self.config),
-            "rows": [clean(r) for r in self.rows()],
+            "rows": json_safe(self.rows()),
             "before": self.before.to_json(),
             "after": self.after.to_json(),
         }

@@ -159,7 +159,8 @@ def race(
                 panels[name].status = f"Loading {what}…"
                 yield RaceUpdate(_snapshot(panels), {name})
             engines[name] = pool.engine_for(config)
-            panels[name].model = engines[name].loaded.name if engines[name].loaded else config.model
+            info = engines[name].describe()
+            panels[name].model = info.name if info else config.model
             panels[name].status = "Starting…"
         yield from _stream(instance, configs, engines, panels, stop, min_interval)
     finally:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import re
 import threading
 import time
@@ -20,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playground.evaluation.stats import TABLE_COLUMNS, summarize_sweep, table_rows
+from playground.evaluation.stats import TABLE_COLUMNS, json_safe, summarize_sweep, table_rows
 from playground.generation.budgets import BUDGET_MODES, budget_label
 from playground.generation.request import GenerationRequest
 from playground.puzzles import PuzzleConfigError, get_family
@@ -80,17 +79,6 @@ class EvalConfig:
 # ---------------------------------------------------------------- running
 
 
-def _clean(value: Any) -> Any:
-    """NaN → None, recursively, so the JSON is strict."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
-
-
 @dataclass
 class EvalResult:
     """What an evaluation produced so far (complete unless `stopped`)."""
@@ -139,7 +127,7 @@ class EvalResult:
         sweep = self.sweep
         for label, entry in sweep.items():
             entry["seconds"] = self.budget_seconds.get(label)
-        return _clean(
+        return json_safe(
             {
                 "family": self.config.family,
                 "levels": self.config.levels,
@@ -277,12 +265,12 @@ class Evaluation:
                 fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in new)
 
     def result(self) -> EvalResult:
-        loaded = self.engine.loaded
+        info = self.engine.describe()
         return EvalResult(
             config=self.config,
             records=list(self.records),
-            model=loaded.name if loaded else "",
-            adapter=getattr(loaded, "adapter", None),
+            model=info.name if info else "",
+            adapter=info.adapter if info else None,
             out_dir=self.out_dir,
             stopped=self.stopped,
             seconds=self.seconds,

@@ -157,3 +157,14 @@ def table_rows(sweep: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         if len(entry["levels"]) > 1:
             rows += [row(label, lv, s) for lv, s in entry["levels"].items()]
     return rows
+
+
+def json_safe(value: Any) -> Any:
+    """NaN → None, recursively, so the JSON is strict."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value

@@ -51,6 +51,11 @@ class Backend(Protocol):
         a model that cannot be reached may be replaced by the embedded default (the notices say so)."""
         ...
 
+    def load_adapter(self, adapter_dir: str, offline: bool = False) -> ModelInfo:
+        """Serve the adapter's base with the PEFT adapter folder `adapter_dir` on top, named "<base> + <run>".
+        Raises ModelLoadError when the adapter or its base cannot be loaded (or this backend takes no adapters)."""
+        ...
+
     def describe(self) -> ModelInfo | None:
         """The model served now, or None when none is loaded."""
         ...

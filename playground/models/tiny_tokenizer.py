@@ -41,8 +41,7 @@ ASSIGNMENT_TOKENS = ["".join(w) for n in (3, 4) for w in product("TF", repeat=n)
 # Whole 3SAT clauses over x1..x4 as the prompt writes them, "(-x1 OR x2 OR x3)", and the spatial map's relations
 # " is to the Northeast of": a trace then copies a clause or a statement's direction as one token that follows a
 # unique one (the clause's label, the statement's subject), the look-up a small model learns first, instead of
-# picking signs or a direction out of a line that looks like every other line (measured: a 4-layer model copied
-# neither in 30 CPU-minutes when they were several tokens).
+# picking signs or a direction out of a line that looks like every other line.
 CLAUSE_TOKENS = [
     "(" + " OR ".join(("-" if neg else "") + f"x{v}" for v, neg in zip(vs, signs)) + ")"
     for vs in combinations(range(1, 5), 3)

@@ -188,7 +188,7 @@ def _sweep(data: dict[str, Any]) -> tuple[list[str], str | None]:
     rules += [f"blocked {c['blocked']}"] if blk else []
     rules += ["high priority: earliest"] if c["high_priority"] else []
     lines.append("rules: " + ("; ".join(rules) if rules else "none"))
-    fmt = lambda iv: " ".join(f"{hm(x)}-{hm(y)}" for x, y in iv) or "none"  # noqa: E731
+    fmt = lambda iv: " ".join(f"{hm(x)}-{hm(y)}" for x, y in iv) or "none"
     for day in data["days"]:
         if c["no_weekends"] and day in WEEKEND:
             lines.append(f"{day}: weekend, skip")

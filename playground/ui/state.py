@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playground.generation.engine import Engine
+from playground.generation.backend import Backend
 
 
 @dataclass
@@ -25,7 +25,7 @@ class OnShow:
 class AppState:
     """Shared by all tabs of one app. Stop events are per browser session (Gradio's session hash)."""
 
-    engine: Engine
+    engine: Backend  # the local Engine, or any other implementation of the protocol
     demo_mode: bool = False
     offline: bool = False
     quant: str = "auto"
