@@ -97,9 +97,30 @@ def test_thinking_never_exceeds_budget_prompt_opened(engine, mode, sample, batch
         assert answer_tokens(ids, tags) <= 9
         if n == think:
             assert row.budget_reached or think == 0
+        text = engine.loaded.tokenizer.decode(ids)
         if mode == "wrapup" and think >= len(wrap):
-            text = engine.loaded.tokenizer.decode(ids)
             assert "Time is up." in text.split("</think>")[0]
+        if mode == "wrapup" and think < len(wrap):  # a sentence that does not fit is left out, never cut
+            assert "Time is" not in text.split("</think>")[0]
+
+
+def test_wrapup_longer_than_the_budget_is_said_and_left_out(engine):
+    from playground.generation.request import Notice, ThinkingDelta
+
+    sentence = "Considering the limited time, I have to give the solution based on the thinking directly now."
+    request = GenerationRequest(
+        messages=[{"role": "user", "content": "hi"}],
+        temperature=0,
+        think_budget=8,
+        budget_mode="wrapup",
+        wrapup_text=sentence,
+        answer_budget=4,
+    )
+    events = list(engine.stream(request))
+    notices = [e.text for e in events if isinstance(e, Notice)]
+    assert any("longer than the thinking budget of 8" in n and "without it" in n for n in notices), notices
+    thought = "".join(e.text for e in events if isinstance(e, ThinkingDelta))
+    assert "Considering" not in thought
 
 
 @pytest.mark.parametrize("mode", ["hard", "wrapup"])

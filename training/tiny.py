@@ -210,13 +210,15 @@ def grow_embeddings(model: LlamaForCausalLM, tok, old_tok) -> list[str]:
     return added
 
 
-def write_folder(out: Path, model, tok, card: str, description: str) -> None:
-    """Save a loadable HF folder (fp32 safetensors, tokenizer, template, card, playground.json)."""
+def write_folder(out: Path, model, tok, card: str, description: str, recipe: Recipe) -> None:
+    """Save a loadable HF folder (fp32 safetensors, tokenizer, template, card, playground.json: what the UI shows
+    and which puzzle families and levels the model was trained on)."""
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tok.save_pretrained(out)
     (out / "README.md").write_text(card)
-    (out / "playground.json").write_text(json.dumps({"kind": "tiny-reasoner", "description": description}, indent=2))
+    meta = {"kind": "tiny-reasoner", "description": description, "families": recipe.families, "levels": recipe.levels}
+    (out / "playground.json").write_text(json.dumps(meta, indent=2))
 
 
 def describe(recipe: Recipe, params: int) -> str:
@@ -334,7 +336,7 @@ def train(
             losses=clock.losses,
         )
         card = card_text(recipe, params, stats, run, phases=phases)
-        write_folder(out, model, tok, card, describe(recipe, params))
+        write_folder(out, model, tok, card, describe(recipe, params), recipe)
         facts = {"recipe": asdict(recipe), "run": run, "earlier_phases": phases}
         (out / "training_run.json").write_text(json.dumps(facts, indent=1))
         print(f"saved {out} at step {step}", flush=True)

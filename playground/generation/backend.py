@@ -33,6 +33,11 @@ class ModelInfo:
     base_name: str | None = None  # with an adapter: the base model's name (what to compare against)
     placeholder: bool = False  # random weights: it streams noise
     preset: Preset | None = None  # sampling defaults and system prompt of a known model
+    families: list[str] | None = None  # puzzle families it was trained on (None: a general model, any family)
+
+    def knows(self, family: str) -> bool:
+        """Whether the model was trained on the puzzle family (a general model is assumed to know every one)."""
+        return self.families is None or family in self.families
 
 
 @runtime_checkable

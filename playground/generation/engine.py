@@ -40,6 +40,7 @@ from playground.generation.thinking import (
     count_tokens,
     prompt_opens_think,
     split_text,
+    wrapup_too_long,
 )
 from playground.models.adapters import apply_adapter, base_for, require_adapter
 from playground.models.loading import LoadedModel, ModelLoadError, load_model, unload
@@ -98,6 +99,7 @@ class Engine:
             base_name=loaded.base_name,
             placeholder=loaded.placeholder,
             preset=loaded.preset,
+            families=loaded.families,
         )
 
     # ------------------------------------------------------------ loading
@@ -220,6 +222,7 @@ class Engine:
         return think + answer + len(self.tags.close_ids) + len(self.tags.open_ids) + 2
 
     def _budget(self, request: GenerationRequest) -> Budget:
+        """The processor's budget: the request's limits with the wrap-up sentence and "Wait," as token ids."""
         tok = self._require().tokenizer
 
         def enc(text: str) -> list[int]:
@@ -258,9 +261,12 @@ class Engine:
         stop = stop or threading.Event()
         with self._generating() as loaded:
             ids, opened, notices = self.render(request)
+            budget = self._budget(request)
+            if budget.mode == "wrapup" and budget.think is not None and len(budget.wrapup_ids) > budget.think:
+                notices.append(wrapup_too_long(len(budget.wrapup_ids), budget.think))
             for note in notices:
                 yield Notice(note)
-            processor = ThinkingBudgetProcessor(self.tags, self._budget(request), opened)
+            processor = ThinkingBudgetProcessor(self.tags, budget, opened)
             streamer = CountingStreamer(loaded.tokenizer, self.tags, opened, self._hidden_ids())
             device = next(loaded.model.parameters()).device
             input_ids = torch.tensor([ids], device=device)

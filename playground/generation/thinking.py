@@ -187,6 +187,15 @@ class Budget:
     wait_ids: list[int] = field(default_factory=list)
 
 
+def wrapup_too_long(sentence_tokens: int, budget: int) -> str:
+    """The notice for a wrap-up sentence that does not fit in the thinking budget (the thought is then closed
+    without it, as in hard mode: a sentence cut to the budget would read as nonsense)."""
+    return (
+        f"The wrap-up sentence is {sentence_tokens:,} tokens, longer than the thinking budget of {budget:,}: "
+        "the thought is closed at the budget without it (as in hard mode)."
+    )
+
+
 class _Row:
     def __init__(self, tags: ThinkTags, prompt_opened: bool):
         self.tracker = TagTracker(tags, prompt_opened)
@@ -199,9 +208,10 @@ class ThinkingBudgetProcessor(LogitsProcessor):
     """Enforce the thinking budget and the answer budget for every row of a (possibly sampled) batch.
 
     The thinking-token count (from generated ids) never exceeds `budget.think`: at the budget (or earlier, to fit
-    the wrap-up sentence) the close tag is forced token by token. A budget of 0 bans the opening tag, or closes an
-    already-open think block at once. In "extend" mode, while below `min_think`, whenever the model's most likely next
-    token would end thinking (close tag or EOS) "Wait" is forced instead; otherwise ending is banned.
+    the wrap-up sentence when it fits in the budget at all) the close tag is forced token by token. A budget of 0
+    bans the opening tag, or closes an already-open think block at once. In "extend" mode, while below
+    `min_think`, whenever the model's most likely next token would end thinking (close tag or EOS) "Wait" is forced
+    instead; otherwise ending is banned.
     """
 
     def __init__(self, tags: ThinkTags, budget: Budget, prompt_opened: bool):
@@ -237,7 +247,7 @@ class ThinkingBudgetProcessor(LogitsProcessor):
         if tr.phase == "think":
             n = tr.think_tokens
             if b.think is not None:
-                wrap = b.wrapup_ids if b.mode == "wrapup" else []
+                wrap = b.wrapup_ids if b.mode == "wrapup" and len(b.wrapup_ids) <= b.think else []
                 if n >= b.think - len(wrap):
                     row.budget_reached = True
                     row.forced.extend(wrap[: max(b.think - n, 0)] + self.tags.close_ids)

@@ -51,6 +51,7 @@ class LoadedModel:
     notices: list[str] = field(default_factory=list)
     adapter: str | None = None  # a PEFT adapter folder applied on top (models.adapters.apply_adapter)
     base_name: str | None = None  # with an adapter: the base's name (`name` is then "<base> + <run>")
+    families: list[str] | None = None  # puzzle families it was trained on (None: a general model)
 
     @property
     def context_length(self) -> int:
@@ -160,12 +161,17 @@ def quantization_kwargs(quant: str, device: str) -> dict:
     return {"dtype": torch.bfloat16 if device == "cuda" else torch.float32}
 
 
-def _describe_local(path: Path) -> tuple[str, bool]:
-    meta = path / "playground.json"
-    if meta.exists():
-        info = json.loads(meta.read_text())
-        return info.get("description", path.name), info.get("kind") == "placeholder"
-    return f"local model {path}", False
+def _describe_local(path: Path) -> tuple[str, bool, list[str] | None]:
+    """(description, is the random-weight placeholder, puzzle families it was trained on) from playground.json."""
+    try:
+        info = json.loads((path / "playground.json").read_text())
+    except (OSError, ValueError):
+        return f"local model {path}", False, None
+    if not isinstance(info, dict):
+        return f"local model {path}", False, None
+    families = info.get("families")
+    families = [str(f) for f in families] if isinstance(families, list) else None
+    return str(info.get("description", path.name)), info.get("kind") == "placeholder", families
 
 
 def load_model(
@@ -241,9 +247,9 @@ def _load(
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"  # batched generation appends to the right
-    placeholder = False
+    placeholder, families = False, None
     if Path(str(source)).exists():
-        description, placeholder = _describe_local(Path(str(source)))
+        description, placeholder, families = _describe_local(Path(str(source)))
     else:
         description = preset.description if preset else f"hub model {source}"
     if placeholder:
@@ -251,7 +257,9 @@ def _load(
             "This is an UNTRAINED PLACEHOLDER with random weights: it streams noise. It exists so budgets and the "
             "interface can be tried without a GPU; load a real model for real reasoning."
         )
-    return LoadedModel(model, tokenizer, name, str(source), preset, quant, device, description, placeholder, notices)
+    return LoadedModel(
+        model, tokenizer, name, str(source), preset, quant, device, description, placeholder, notices, families=families
+    )
 
 
 def unload(loaded: LoadedModel | None) -> None:

@@ -15,7 +15,8 @@ PLACEHOLDER_DIR = ASSETS / "placeholder-tiny"  # built on demand by playground/m
 # Held-out level-1 puzzles (family, seed; seeds < 2000 are never trained on) that the shipped tiny reasoner solves
 # with greedy decoding and unlimited thinking, in full precision and in 4-bit: the Chat tab's examples, guarded by
 # tests/test_tiny_reasoner.py. Picked from the evaluation recorded in its model card.
-TINY_EXAMPLES: list[tuple[str, int]] = [("maze", 0), ("tsp", 0), ("sat", 1)]
+TINY_EXAMPLES: list[tuple[str, int]] = [("maze", 0), ("tsp", 0), ("sat", 1), ("spatial_map", 1)]
+TINY_ANSWER_BUDGET = 128  # its answers are one line: a move list, an option, a dict of a few values
 TINY_THINK_BUDGET = 1024  # the Chat tab's default for it: its longest level-1 traces are ~500 tokens
 
 PHI_SYSTEM = (
