@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1"}
 
@@ -18,10 +20,11 @@ def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     )
 
 
-def test_generate_json_has_the_documented_fields(tiny_dir):
+@pytest.mark.parametrize("module", ["playground.generation", "playground.generate"])  # the CLI and its old name
+def test_generate_json_has_the_documented_fields(tiny_dir, module):
     out = run(
         "-m",
-        "playground.generate",
+        module,
         "--prompt",
         "Is 91 prime?",
         "--model",

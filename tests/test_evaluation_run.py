@@ -130,7 +130,7 @@ def test_adapter_changes_what_is_evaluated(engine, tiny_dir, tmp_path):
 def test_cli_json_with_adapter_and_levels(tiny_dir, tmp_path):
     adapter = _adapter(tiny_dir, tmp_path / "adapter")  # its config names tiny_dir as the base: no --model needed
     out = tmp_path / "cli"
-    cmd = [sys.executable, "-m", "playground.evaluate", "--family", "sat", "--levels", "1,2", "--puzzles", "2"]
+    cmd = [sys.executable, "-m", "playground.evaluation", "--family", "sat", "--levels", "1,2", "--puzzles", "2"]
     cmd += ["--samples", "2", "--budgets", "0,8", "--answer-budget", "8", "--seed", "3", "--device", "cpu"]
     cmd += ["--adapter", str(adapter), "--out", str(out), "--json"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
