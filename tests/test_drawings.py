@@ -93,3 +93,59 @@ def test_maze_path_and_wall_hit() -> None:
     fig = draw(inst, f"Final Answer: {wall}")
     assert any(str(t.name).startswith("wall hit") for t in fig.data)
     assert "unparseable" in draw(inst, "no idea").layout.title.text
+
+
+def _shown_text(fig: go.Figure) -> str:
+    """Every text a drawing shows: title, annotations, trace names and labels, table headers and cells."""
+    parts = [str(fig.layout.title.text or "")] + [str(a.text or "") for a in fig.layout.annotations]
+    for trace in fig.data:
+        if trace.type == "table":
+            parts += map(str, [*trace.header["values"], *(v for col in trace.cells["values"] for v in col)])
+            continue
+        parts.append(str(trace.name or ""))
+        text = trace.text if trace.text is not None else []
+        parts += map(str, text if isinstance(text, list | tuple) else [text])
+    return "\n".join(parts)
+
+
+def _points(fig: go.Figure) -> list[list[tuple]]:
+    """The (x, y) points of each drawn trace."""
+    return [list(zip(t.x, t.y)) for t in fig.data if getattr(t, "x", None) is not None and t.y is not None]
+
+
+def _reveals(inst, fig: go.Figure) -> list[str]:
+    """What in `fig`, a drawing of `inst`, gives its answer away (an empty list: nothing does)."""
+    d = inst.data
+    text, points, found = _shown_text(fig), _points(fig), []
+    if inst.family == "tsp":
+        tour = [tuple(d["coords"][c]) for c in d["optimal_tour"]]
+        found += ["the optimal tour"] * any(p == tour for p in points)
+        found += ["'optimal'"] * ("optimal" in text.lower())
+    elif inst.family == "spatial_map":
+        q = d["question"]
+        true_places = {(o["x"], o["y"]) for o in d["objects"]}
+        found += ["the true map"] * any(len(p) > 1 and set(p) <= true_places for p in points)
+        found += ["the answer"] * (f"{q['answer']}. {q['answer_text']}" in text)
+    elif inst.family == "calendar":
+        found += ["the reference slot"] * (str(d["solution"] or cal.NO_SLOT) in text or "reference" in text)
+    elif inst.family == "math":
+        _, steps, ref = mp.solve(d)
+        found += ["a worked step"] * any(step in text for step in steps)
+        found += ["the answer"] * (f"answer {ref}" in text)
+    elif inst.family == "sat":
+        found += ["satisfiability"] * any(w in text for w in ("Unsatisfiable", "reference", d["category"]))
+    elif inst.family == "maze":
+        found += ["the shortest path"] * ("shortest path" in text or d["solution_moves"] in text)
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(DRAWERS))
+def test_a_fresh_puzzle_is_drawn_without_its_solution(name: str) -> None:
+    fam = get_family(name)
+    puzzles = [fam.generate(seed, level) for level in fam.levels for seed in (0, 1, 2)]
+    for inst in puzzles:  # what the Puzzles tab shows of a fresh puzzle
+        assert _reveals(inst, draw(inst)) == [], (name, inst.level, inst.seed)
+    # the checks can fail: asked for, the solution is drawn, and after an answer it is drawn beside it
+    assert all(_reveals(inst, draw(inst, solution=True)) for inst in puzzles)
+    if name in ("tsp", "calendar", "spatial_map", "math"):  # (a 3SAT or maze answer is drawn on its own)
+        assert all(_reveals(inst, draw(inst, inst.reference)) for inst in puzzles)

@@ -2,10 +2,14 @@
 
 The puzzle families stay free of plotting (playground.puzzles needs no plotly); `draw` dispatches on the
 instance's family to the drawing functions below, which read answers through each family's own readers.
+A drawing of the puzzle alone never shows its solution (the optimal tour, the reference slot, the map's true
+layout, the worked steps): the solution is drawn only when asked for (`solution=True`) or beside a given answer.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 import plotly.graph_objects as go
@@ -17,15 +21,16 @@ from playground.puzzles import spatial_map as sm
 from playground.puzzles.base import Instance
 
 
-def draw(instance: Instance, answer: str | None = None) -> go.Figure:
-    """The family's drawing of `instance`; with `answer`, the answer is drawn and judged in the title."""
+def draw(instance: Instance, answer: str | None = None, solution: bool = False) -> go.Figure:
+    """The family's drawing of `instance`: the puzzle alone by default; with `solution`, also its reference
+    solution; with `answer`, the answer drawn and judged in the title (the solution shown beside it)."""
     drawer = DRAWERS.get(instance.family)
     if drawer is None:
         raise ValueError(f"no drawing for puzzle family {instance.family!r}; known: {', '.join(DRAWERS)}")
-    return drawer(instance, answer)
+    return drawer(instance, answer, solution or answer is not None)
 
 
-def draw_sat(instance: Instance, answer: str | None = None) -> go.Figure:
+def draw_sat(instance: Instance, answer: str | None = None, solution: bool = False) -> go.Figure:
     """Clauses x variables grid (blue = xk, orange = -xk); with an answer each clause is marked true/false."""
     n, clauses = instance.data["n_vars"], instance.data["clauses"]
     z = [[0] * n for _ in clauses]
@@ -51,7 +56,10 @@ def draw_sat(instance: Instance, answer: str | None = None) -> go.Figure:
             ygap=2,
         )
     )
-    title = f"3SAT: {n} variables, {len(clauses)} clauses ({instance.data['category']})"
+    title = f"3SAT: {n} variables, {len(clauses)} clauses"
+    if solution and answer is None:
+        ref = instance.data["solution"]
+        title += " - reference: " + (" ".join("T" if v else "F" for v in ref) if ref else "Unsatisfiable")
     if answer is not None:
         sol = sat.parse_solution(answer)
         if sol is None:
@@ -90,8 +98,8 @@ def draw_sat(instance: Instance, answer: str | None = None) -> go.Figure:
     return fig
 
 
-def draw_tsp(instance: Instance, answer: str | None = None) -> go.Figure:
-    """Cities on the plane; the optimal tour solid green, the proposed tour dashed orange."""
+def draw_tsp(instance: Instance, answer: str | None = None, solution: bool = False) -> go.Figure:
+    """Cities on the plane; with the solution the optimal tour solid green, the proposed tour dashed orange."""
     coords, w = instance.data["coords"], instance.data["weights"]
     n = len(coords)
     pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
@@ -122,8 +130,9 @@ def draw_tsp(instance: Instance, answer: str | None = None) -> go.Figure:
             )
         )
 
-    opt_tour = instance.data["optimal_tour"]
-    add_tour(opt_tour, f"optimal ({instance.data['optimal_length']})", {"color": "#2a9d8f", "width": 5})
+    if solution:
+        opt_tour = instance.data["optimal_tour"]
+        add_tour(opt_tour, f"optimal ({instance.data['optimal_length']})", {"color": "#2a9d8f", "width": 5})
     title = f"TSP: {n} cities"
     if answer is not None:
         parsed = tsp.parse_tour(answer)
@@ -146,11 +155,16 @@ def draw_tsp(instance: Instance, answer: str | None = None) -> go.Figure:
             marker={"size": 14, "color": "#264653"},
         )
     )
-    fig.update_layout(title=title, yaxis={"scaleanchor": "x"}, plot_bgcolor="white")
+    fig.update_layout(
+        title=title,
+        yaxis={"scaleanchor": "x"},
+        plot_bgcolor="white",
+        legend={"orientation": "h", "y": -0.08, "yanchor": "top"},
+    )
     return fig
 
 
-def draw_calendar(instance: Instance, answer: str | None = None) -> go.Figure:
+def draw_calendar(instance: Instance, answer: str | None = None, solution: bool = False) -> go.Figure:
     """Availability bars per day and participant, blocked time and hour limits marked, the proposed slot."""
     data = instance.data
     fig = go.Figure()
@@ -170,7 +184,9 @@ def draw_calendar(instance: Instance, answer: str | None = None) -> go.Figure:
     for lim in (c["no_before"], c["no_after"]):
         if lim:
             fig.add_vline(x=cal.to_minutes(lim) / 60, line_dash="dash", line_color="black")
-    title = f"Calendar level {instance.level}: reference {data['solution'] or cal.NO_SLOT}"
+    title = f"Calendar level {instance.level}"
+    if solution:
+        title += f": reference {data['solution'] or cal.NO_SLOT}"
     if answer is not None:
         parsed = cal.parse_answer(answer) if isinstance(answer, str) else None
         if isinstance(parsed, tuple):
@@ -193,8 +209,9 @@ def draw_calendar(instance: Instance, answer: str | None = None) -> go.Figure:
     return fig
 
 
-def draw_maze(instance: Instance, answer: str | None = None) -> go.Figure:
-    """Walls dark, floor light, S/E/X as letters; a path answer is a line from S (red x at a wall hit)."""
+def draw_maze(instance: Instance, answer: str | None = None, solution: bool = False) -> go.Figure:
+    """Walls dark, floor light, S/E/X as letters; a path answer is a line from S (red x at a wall hit); the
+    reference shortest path dotted when the solution is asked for without an answer."""
     d = instance.data
     grid = d["grid"]
     z = [[1 if ch == "#" else 0 for ch in row] for row in grid]
@@ -212,6 +229,18 @@ def draw_maze(instance: Instance, answer: str | None = None) -> go.Figure:
         )
     )
     title = f"Maze {len(grid)}x{len(grid[0])} ({d['task']})"
+    if solution and answer is None and d.get("solution_moves"):
+        path, _ = maze.replay(grid, tuple(d["start"]), maze.parse_moves(f"Final Answer: {d['solution_moves']}") or [])
+        fig.add_trace(
+            go.Scatter(
+                x=[p[1] for p in path],
+                y=[p[0] for p in path],
+                mode="lines",
+                line={"color": "#2a9d8f", "width": 4, "dash": "dot"},
+                name="shortest path",
+            )
+        )
+        title += f" - shortest path: {d['shortest_length']} moves"
     if answer is not None:
         verdict = maze.verify(instance, answer)
         if verdict.status == "unparseable":
@@ -242,12 +271,62 @@ def draw_maze(instance: Instance, answer: str | None = None) -> go.Figure:
             title += f" - {verdict.reason}"
         else:
             title += f" - {d['question']} {verdict.reason}"
-    fig.update_layout(title=title, yaxis={"autorange": "reversed", "scaleanchor": "x"}, plot_bgcolor="white")
+    rows, cols = len(grid), len(grid[0])
+    fig.update_layout(
+        title=title,
+        plot_bgcolor="white",
+        showlegend=False,
+        xaxis={"range": [-0.5, cols - 0.5], "constrain": "domain", "showgrid": False, "zeroline": False},
+        yaxis={"range": [rows - 0.5, -0.5], "scaleanchor": "x", "constrain": "domain", "showgrid": False},
+    )
+    fig.update_yaxes(zeroline=False)
     return fig
 
 
-def draw_spatial_map(instance: Instance, answer: str | None = None) -> go.Figure:
-    """Objects as labelled points, statements as faint lines, the queried objects highlighted."""
+def _statement_graph(instance: Instance) -> go.Figure:
+    """The spatial map's statements alone: objects on a circle (positions carry no meaning, so nothing is given
+    away), one arrow per statement from B to A marked with the direction of "A is <direction> of B"."""
+    data, q = instance.data, instance.data["question"]
+    names = [o["name"] for o in data["objects"]]
+    turn = [2 * math.pi * k / len(names) + math.pi / 2 for k in range(len(names))]
+    pos = {n: (math.cos(t), math.sin(t)) for n, t in zip(names, turn)}
+    fig = go.Figure()
+    for a, direction, b in data["statements"]:
+        (ax, ay), (bx, by) = pos[b], pos[a]
+        fig.add_annotation(x=bx, y=by, ax=ax, ay=ay, xref="x", yref="y", axref="x", ayref="y", text="",
+                           showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=1.3, arrowcolor="#9ca3af",
+                           standoff=12, startstandoff=12)  # fmt: skip
+        short = "".join(w[0] for w in re.findall(r"North|South|East|West", direction))
+        fig.add_annotation(x=(ax + bx) / 2, y=(ay + by) / 2, text=short, showarrow=False,
+                           font={"size": 11, "color": "#4b5563"}, bgcolor="rgba(255,255,255,0.85)")  # fmt: skip
+    asked = {q["ref"]: "orange", **({q["target"]: "royalblue"} if q.get("target") else {})}
+    if q["type"] == "which":
+        asked |= {o: "royalblue" for o in q["options"]}
+    fig.add_scatter(
+        x=[p[0] for p in pos.values()],
+        y=[p[1] for p in pos.values()],
+        mode="markers+text",
+        text=names,
+        textposition=["top center" if y >= 0 else "bottom center" for _, y in pos.values()],
+        marker={"size": 14, "color": [asked.get(n, "grey") for n in names]},
+        name="objects",
+        showlegend=False,
+    )
+    fig.update_layout(
+        title=f"Spatial map level {instance.level}: {sm.question_text(q)}<br><sup>the statements (B→A marked NE: "
+        "A is Northeast of B); positions here are not the map</sup>",
+        xaxis={"visible": False, "range": [-1.6, 1.6]},
+        yaxis={"visible": False, "range": [-1.35, 1.35], "scaleanchor": "x"},
+        plot_bgcolor="white",
+    )
+    return fig
+
+
+def draw_spatial_map(instance: Instance, answer: str | None = None, solution: bool = False) -> go.Figure:
+    """The puzzle alone: its statements as a graph. With the solution: the objects at their true places,
+    statements as faint lines, the queried objects highlighted, the answer ringed."""
+    if not solution:
+        return _statement_graph(instance)
     data, q = instance.data, instance.data["question"]
     pos = {o["name"]: (o["x"], o["y"]) for o in data["objects"]}
     fig = go.Figure()
@@ -287,9 +366,13 @@ def draw_spatial_map(instance: Instance, answer: str | None = None) -> go.Figure
     return fig
 
 
-def draw_math(instance: Instance, answer: str | None = None) -> go.Figure:
-    """The worked steps as a table, with the given answer's verdict in the title."""
+def draw_math(instance: Instance, answer: str | None = None, solution: bool = False) -> go.Figure:
+    """The problem alone; with the solution, the worked steps as a table and the given answer's verdict."""
     question, steps, ref = mp.solve(instance.data)
+    if not solution:
+        fig = go.Figure(go.Table(header={"values": ["problem"]}, cells={"values": [[question]], "align": "left"}))
+        fig.update_layout(title=f"{instance.data['template']} (level {instance.level})", height=240)
+        return fig
     fig = go.Figure(
         go.Table(
             header={"values": ["step", "computation"]},
