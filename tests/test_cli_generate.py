@@ -78,6 +78,23 @@ def test_generate_bad_input_exits_2_with_a_message(tiny_dir):
     assert out.returncode == 2 and "Traceback" not in out.stderr
     out = run("-m", "playground.generation", "--prompt", "x", "--answer-budget", "lots")
     assert out.returncode == 2 and "--answer-budget: bad budget 'lots'" in out.stderr and "Traceback" not in out.stderr
+    for bad, word in (("--temperature=nan", "temperature"), ("--seed=1180591620717411303424", "seed")):
+        out = run("-m", "playground.generation", "--prompt", "x", "--model", str(tiny_dir), bad)
+        assert out.returncode == 2 and word in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
+def test_generate_reads_a_prompt_with_invalid_utf8_from_stdin(tiny_dir):
+    proc = subprocess.run(
+        [sys.executable, "-m", "playground.generation", "--prompt", "-", "--model", str(tiny_dir), "--json"]
+        + ["--think-budget", "2", "--answer-budget", "2"],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        input=b"is this \xff\xfe prime?",
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    assert json.loads(proc.stdout)["thinking_tokens"] <= 2
 
 
 def test_generate_exits_1_when_the_named_model_cannot_load():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import weakref
 
 import pytest
@@ -33,6 +34,37 @@ def test_huge_prompt_is_cut_to_fit_the_context_with_a_notice(engine):
     events = list(engine.stream(req))
     assert isinstance(events[0], Notice)
     assert events[-1].stats.thinking_tokens <= 16
+
+
+def test_huge_system_prompt_is_cut_and_the_question_kept(engine):
+    question = "Which way is the exit?"
+    req = GenerationRequest(
+        messages=[{"role": "user", "content": question}], system_prompt="s" * 20_000, think_budget=16, answer_budget=8
+    )
+    ids, _, notices = engine.render(req)
+    assert len(ids) + 16 + 8 <= engine.loaded.context_length
+    assert any(n.startswith("The system prompt was 20,000 tokens; it was cut") for n in notices), notices
+    assert question in engine.loaded.tokenizer.decode(ids)  # the user's question survives whole
+
+
+def test_long_history_is_dropped_by_bisection_not_turn_by_turn(engine, monkeypatch):
+    tok = engine.loaded.tokenizer
+    calls = []
+    original = tok.apply_chat_template
+    monkeypatch.setattr(tok, "apply_chat_template", lambda *a, **k: calls.append(1) or original(*a, **k))
+    turns = [{"role": r, "content": f"turn {i} " * 4} for i in range(2000) for r in ("user", "assistant")]
+    turns.append({"role": "user", "content": "last question"})
+    ids, _, notices = engine.render(GenerationRequest(messages=turns, think_budget=16, answer_budget=8))
+    assert len(ids) + 16 + 8 <= engine.loaded.context_length
+    assert "last question" in tok.decode(ids) and "turn 0 " not in tok.decode(ids)
+    assert "Earlier turns were dropped" in notices[0]
+    assert len(calls) <= 16  # log2(4001) renders and a few more, not one per dropped turn
+
+
+def test_text_with_lone_surrogates_is_generated_from(engine):
+    req = GenerationRequest(messages=[{"role": "user", "content": "odd \ud800 text"}], think_budget=4, answer_budget=2)
+    stats = engine.generate(req)
+    assert stats.thinking_tokens <= 4
 
 
 def test_multi_turn_prompt_keeps_answers_but_not_thoughts(engine):
@@ -179,3 +211,22 @@ def test_tags_in_messages_are_shown_literally_but_reach_the_model_raw(engine):
     final = list(stream_turn(engine, history, GenerationRequest(messages=[], think_budget=8, answer_budget=4)))[-1]
     ids, _, _ = engine.render(GenerationRequest(messages=history_to_messages(final.history)))
     assert prompt in engine.loaded.tokenizer.decode(ids)
+
+
+def test_a_failed_load_keeps_the_model_that_was_loaded(tiny_dir, tmp_path):
+    bad = tmp_path / "bad-config"
+    bad.mkdir()
+    (bad / "config.json").write_text("[]")  # a folder that looks like a model but is not one
+    engine = Engine()
+    engine.load(str(tiny_dir), device="cpu", offline=True)
+    with pytest.raises(ModelLoadError, match="Could not load"):
+        engine.load(str(bad), device="cpu", offline=True)
+    assert engine.describe().source == str(tiny_dir)  # nothing was unloaded: it still generates
+    req = GenerationRequest(messages=[{"role": "user", "content": "hi"}], think_budget=2, answer_budget=2)
+    assert engine.generate(req).thinking_tokens <= 2
+    adapter = tmp_path / "adapter-on-bad-base"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": str(bad), "peft_type": "LORA"}))
+    with pytest.raises(ModelLoadError):
+        engine.load_adapter(adapter, offline=True)
+    assert engine.describe().source == str(tiny_dir) and engine.describe().adapter is None

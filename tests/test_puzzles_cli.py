@@ -138,3 +138,18 @@ def test_show_text_and_trace(capsys: pytest.CaptureFixture[str]) -> None:
     inst = maze.generate(3, 1)
     assert inst.prompt in out and f"--- reference answer ---\n{inst.reference}" in out
     assert maze.trace(inst) in out
+
+
+def test_verify_judges_an_answer_with_invalid_utf8_on_stdin() -> None:
+    inst = maze.generate(0, 1)
+    answer = inst.reference.encode() + b"\n\xff\xfe"
+    out = subprocess.run(
+        [sys.executable, "-m", "playground.puzzles", "verify", "--family", "maze", "--level", "1", "--seed", "0"]
+        + ["--answer-file", "-", "--json"],
+        cwd=ROOT,
+        input=answer,
+        capture_output=True,
+        timeout=60,
+    )
+    assert out.returncode == 0 and b"Traceback" not in out.stderr
+    assert json.loads(out.stdout)["correct"] is True

@@ -232,6 +232,8 @@ def test_shipped_model_in_4bit_on_cpu():
     loaded = load_model("tiny", quant="4bit", device="cpu", offline=True)
     assert any(type(m).__name__ == "Linear4bit" for m in loaded.model.modules())
     assert next(loaded.model.parameters()).device == torch.device("cpu")
+    full = load_model("tiny", quant="none", device="cpu", offline=True)
+    assert loaded.params == full.params  # packed 4-bit weights count as the parameters they hold
     results = _solve(Engine(loaded))
     assert all(ok for _, _, ok, _ in results), results
 

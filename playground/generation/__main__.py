@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     from playground.generation.request import AnswerDelta, Done, Notice, ThinkingDelta, ThinkingDone
     from playground.models.loading import ModelLoadError
 
-    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    prompt = sys.stdin.buffer.read().decode("utf-8", "replace") if args.prompt == "-" else args.prompt
     engine = Engine()
     try:
         info = engine.load(args.model, args.quant, args.device, args.offline, fallback=False)

@@ -43,7 +43,12 @@ from playground.generation.thinking import (
     wrapup_too_long,
 )
 from playground.models.adapters import apply_adapter, base_for, require_adapter
-from playground.models.loading import LoadedModel, ModelLoadError, load_model, unload
+from playground.models.loading import LoadedModel, load_model, unload
+
+
+def _encodable(text: str) -> str:
+    """`text` with characters UTF-8 cannot encode (lone surrogates) replaced, so every tokenizer takes it."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 class Engine:
@@ -111,42 +116,48 @@ class Engine:
         offline: bool = False,
         fallback: bool = True,
     ) -> ModelInfo:
-        """Replace the current model (freed first, so switching does not grow memory). With `fallback`, a model the
-        hub cannot provide is replaced by the embedded default (see `load_model`)."""
+        """Serve another model. It is loaded first and swapped in only when it loaded, so a model that cannot be
+        loaded leaves the current one in place (the old weights are freed after the swap). With `fallback`, a model
+        the hub cannot provide is replaced by the embedded default (see `load_model`)."""
         with self._guard:
             if self._active:
                 raise RuntimeError("A generation is running on the current model: stop it before loading another.")
-            unload(self.loaded)
-            self.loaded, self._tags = None, None
-            self.loaded = load_model(name, quant, device, offline, fallback=fallback)
-            return self.describe()
+        fresh = load_model(name, quant, device, offline, fallback=fallback)
+        return self._swap(fresh)
+
+    def _swap(self, fresh: LoadedModel) -> ModelInfo:
+        """Put `fresh` in place of the current model and free the old one (refused while a generation runs)."""
+        with self._guard:
+            if self._active:
+                unload(fresh)
+                raise RuntimeError("A generation started meanwhile: stop it before loading another model.")
+            old, self.loaded, self._tags = self.loaded, fresh, None
+        unload(old)
+        return self.describe()
 
     def adapter_base_for(self, adapter_dir: str | Path) -> str:
         """The model an adapter goes on, given the current model (see `models.adapters.base_for`)."""
         return base_for(adapter_dir, self.loaded)
 
     def load_adapter(self, adapter_dir: str | Path, offline: bool = False) -> ModelInfo:
-        """Reload the adapter's base (see `adapter_base_for`) and apply the PEFT adapter; returns the new model, named
-        "<base> + <run>" with `base_name` set to the base. Refused while a generation runs."""
+        """Load the adapter's base afresh (see `adapter_base_for`) and apply the PEFT adapter; returns the new model,
+        named "<base> + <run>" with `base_name` set to the base. The current model stays in place until both
+        succeeded. Refused while a generation runs."""
         path = require_adapter(adapter_dir)
         with self._guard:
             if self._active:
                 raise RuntimeError("A generation is running: stop it (or wait for it) before loading an adapter.")
             base = self.adapter_base_for(path)
-            before = self.base_name or (self.loaded.name if self.loaded else None)
             quant = self.loaded.quant if self.loaded else "auto"
             device = self.loaded.device if self.loaded else "auto"
-            # fresh base weights: an adapter merged earlier must not stay underneath the new one
-            unload(self.loaded)
-            self.loaded, self._tags = None, None
-            try:
-                self.loaded = load_model(base, quant, device, offline, fallback=False)
-            except ModelLoadError:
-                if before and before != base:  # keep the app usable with the model it had (without adapter)
-                    self.loaded = load_model(before, quant, device, offline)
-                raise
-            apply_adapter(self.loaded, path)  # on failure the base stays loaded, without the adapter
-            return self.describe()
+        # fresh base weights: an adapter merged earlier must not stay underneath the new one
+        fresh = load_model(base, quant, device, offline, fallback=False)
+        try:
+            apply_adapter(fresh, path)
+        except BaseException:
+            unload(fresh)
+            raise
+        return self._swap(fresh)
 
     def _require(self) -> LoadedModel:
         if self.loaded is None or self.loaded.model is None:
@@ -179,16 +190,29 @@ class Engine:
     def render(self, request: GenerationRequest) -> tuple[list[int], bool, list[str]]:
         """Render the chat with the model's template: (prompt ids, prompt opened <think>, notices).
 
-        Too-long prompts lose older turns first, then the tail of the last user message, with a visible notice.
+        A prompt must leave room for thinking and the answer. A system prompt longer than half of that room is cut
+        first; then the oldest turns are dropped (found by bisection, so a long history costs a few renders, not
+        one per turn); then the tail of the last message is cut. Each cut comes with a visible notice. Text that
+        cannot be encoded (lone surrogates) is replaced character by character.
         """
         loaded = self._require()
         tok = loaded.tokenizer
         system = request.system_prompt
         if system is None:
             system = loaded.preset.system_prompt if loaded.preset else ""
-        messages = [{"role": m["role"], "content": m["content"]} for m in request.messages]
+        system = _encodable(system)
+        messages = [{"role": m["role"], "content": _encodable(m["content"])} for m in request.messages]
         notices: list[str] = []
         limit = loaded.context_length - min(self._new_token_need(request), loaded.context_length // 2)
+
+        system_ids = tok(system, add_special_tokens=False)["input_ids"] if system else []
+        if len(system_ids) > limit // 2:
+            keep = max(limit // 2, 1)
+            system = tok.decode(system_ids[:keep])
+            notices.append(
+                f"The system prompt was {len(system_ids):,} tokens; it was cut to its first {keep:,} tokens so the "
+                "conversation fits the model's context."
+            )
 
         def encode(msgs: list[dict[str, str]]) -> tuple[list[int], str]:
             full = ([{"role": "system", "content": system}] if system else []) + msgs
@@ -196,11 +220,17 @@ class Engine:
             return tok(text, add_special_tokens=False)["input_ids"], text
 
         ids, text = encode(messages)
-        while len(ids) > limit and len(messages) > 1:
-            messages = messages[1:]
+        if len(ids) > limit and len(messages) > 1:
+            lo, hi = 1, len(messages) - 1  # the fewest leading turns to drop so that the rest fits, or hi
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if len(encode(messages[mid:])[0]) <= limit:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            messages = messages[lo:]
             ids, text = encode(messages)
-            if len(ids) <= limit:
-                notices.append("Earlier turns were dropped to fit the model's context.")
+            notices.append("Earlier turns were dropped to fit the model's context.")
         if len(ids) > limit:
             content = messages[-1]["content"]
             content_ids = tok(content, add_special_tokens=False)["input_ids"]

@@ -12,6 +12,8 @@ from playground.generation.budgets import BUDGET_MODES
 
 DEFAULT_WRAPUP = "Considering the limited time, I have to give the solution based on the thinking directly now."
 
+MAX_TEMPERATURE = 100.0  # far beyond any useful value; bounds what a request may ask for
+
 
 @dataclass
 class GenerationRequest:
@@ -40,8 +42,13 @@ class GenerationRequest:
                 raise ValueError(f"The {label} must be ≥ 0 (or unlimited).")
         if self.min_think < 0 or (self.think_budget is not None and self.min_think > self.think_budget):
             raise ValueError("The minimum thinking length must be between 0 and the thinking budget.")
-        if self.temperature < 0 or not 0 < self.top_p <= 1 or self.top_k < 0:
-            raise ValueError("Sampling settings out of range: temperature ≥ 0, 0 < top-p ≤ 1, top-k ≥ 0.")
+        if not (0 <= self.temperature <= MAX_TEMPERATURE) or not 0 < self.top_p <= 1 or self.top_k < 0:
+            # written as "not in range" so that NaN (never in any range) is refused, not read as greedy
+            raise ValueError(
+                f"Sampling settings out of range: 0 ≤ temperature ≤ {MAX_TEMPERATURE:g}, 0 < top-p ≤ 1, top-k ≥ 0."
+            )
+        if self.seed is not None and not 0 <= self.seed < 2**63:
+            raise ValueError("The seed must be a whole number from 0 to 2**63 - 1 (or empty for a random seed).")
 
 
 @dataclass

@@ -61,7 +61,12 @@ class LoadedModel:
 
     @property
     def params(self) -> int:
-        return sum(p.numel() for p in self.model.parameters())
+        """Number of parameters; a 4-bit weight is stored packed (two per byte), so its original shape counts."""
+        total = 0
+        for p in self.model.parameters():
+            state = getattr(p, "quant_state", None)
+            total += int(torch.Size(state.shape).numel()) if state is not None else p.numel()
+        return total
 
 
 def hub_reachable(timeout: float = 1.0) -> bool:
@@ -239,8 +244,9 @@ def _load(
     except OSError as err:
         where = "the hub is unreachable (offline) and it is not in the local cache" if local_only else str(err)
         raise ModelLoadError(f"Could not load {name!r}: {where}.") from err
-    except (ValueError, ImportError, RuntimeError) as err:
-        raise ModelLoadError(f"Could not load {name!r}: {err}") from err
+    except (ValueError, ImportError, RuntimeError, TypeError, KeyError, AttributeError) as err:
+        # a folder whose config.json is not a model config (e.g. `[]`) fails deep inside transformers
+        raise ModelLoadError(f"Could not load {name!r}: {type(err).__name__}: {err}") from err
     if device == "cpu" and quant == "none":
         model.to("cpu")
     model.eval()

@@ -27,8 +27,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _read_answer(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
+    if path == "-":  # bytes, so that a model output with invalid UTF-8 is judged rather than crashing the CLI
+        return sys.stdin.buffer.read().decode("utf-8", "replace")
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             return f.read()
