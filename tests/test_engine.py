@@ -230,3 +230,20 @@ def test_a_failed_load_keeps_the_model_that_was_loaded(tiny_dir, tmp_path):
     with pytest.raises(ModelLoadError):
         engine.load_adapter(adapter, offline=True)
     assert engine.describe().source == str(tiny_dir) and engine.describe().adapter is None
+
+
+def test_closing_a_stream_ends_its_generation(engine):
+    """A visitor who goes away (the UI closes the event's generator) must not leave the model generating."""
+    import threading
+
+    before = threading.active_count()
+    request = GenerationRequest(messages=[{"role": "user", "content": "go on"}], think_budget=None, answer_budget=None)
+    stop = threading.Event()
+    stream = engine.stream(request, stop)
+    for event in stream:
+        if type(event).__name__ == "ThinkingDelta":
+            break
+    assert engine.busy
+    stream.close()
+    assert stop.is_set() and not engine.busy
+    assert threading.active_count() == before  # the generate thread has ended

@@ -321,19 +321,25 @@ class Engine:
             stats = GenerationStats(model=loaded.name, notices=notices)
             think_end: float | None = None
             n_think = n_answer = 0
-            for text, n_think, n_answer in streamer:
-                for kind, piece in splitter.feed(text):
-                    if kind == "think_end":
-                        think_end = time.perf_counter() - t0
-                        row = processor.rows[0] if processor.rows else None
-                        stats.budget_reached = bool(row and row.budget_reached)
-                        stats.thought_closed = True
-                        yield ThinkingDone(think_end, streamer.tracker.think_tokens, stats.budget_reached)
-                    else:
-                        yield from self._piece(kind, piece, stats, n_think, n_answer)
-            for kind, piece in splitter.finish():
-                yield from self._piece(kind, piece, stats, n_think, n_answer)
-            thread.join()
+            read_to_the_end = False
+            try:
+                for text, n_think, n_answer in streamer:
+                    for kind, piece in splitter.feed(text):
+                        if kind == "think_end":
+                            think_end = time.perf_counter() - t0
+                            row = processor.rows[0] if processor.rows else None
+                            stats.budget_reached = bool(row and row.budget_reached)
+                            stats.thought_closed = True
+                            yield ThinkingDone(think_end, streamer.tracker.think_tokens, stats.budget_reached)
+                        else:
+                            yield from self._piece(kind, piece, stats, n_think, n_answer)
+                for kind, piece in splitter.finish():
+                    yield from self._piece(kind, piece, stats, n_think, n_answer)
+                read_to_the_end = True
+            finally:
+                if not read_to_the_end:  # the caller went away (a closed generator, an error): stop generating too
+                    stop.set()
+                thread.join()  # the model is in use until its generation has ended
             if error:
                 raise RuntimeError(f"Generation failed: {error[0]}") from error[0]
             stats.seconds = time.perf_counter() - t0
