@@ -34,9 +34,11 @@ class BatchCache:
         allocator makes growing cheap and a cache sized for the worst case could be large, so the growing cache stays.
         A static cache attends over all its slots at every step, so it is used only when at most twice the prompt's
         length may be generated and it fits (`static_cache_fits`). A model whose cache cannot be prepared this way
-        gets plain `num_return_sequences`.
+        gets its rows repeated and a cache built by generate.
         """
-        plain = {"input_ids": input_ids, "attention_mask": mask, "num_return_sequences": n}
+        # rows repeated here rather than by num_return_sequences, which greedy decoding (used by seeded sampling,
+        # see sampling.py) refuses
+        plain = {"input_ids": input_ids.repeat_interleave(n, 0), "attention_mask": mask.repeat_interleave(n, 0)}
         rows, width = input_ids.shape[0] * n, input_ids.shape[1]
         share = self.share_prefill and n >= 2
         static = self.static_cache and rows >= 2 and model.device.type == "cpu" and max_new_tokens <= 2 * width

@@ -30,6 +30,7 @@ from playground.generation.request import (
     ThinkingDelta,
     ThinkingDone,
 )
+from playground.generation.sampling import SeededSampler
 from playground.generation.shared_prefix import shared_prefix
 from playground.generation.streaming import CountingStreamer, StopOnEvent
 from playground.generation.thinking import (
@@ -268,12 +269,20 @@ class Engine:
         )
 
     def _generate_kwargs(self, request: GenerationRequest, prompt_len: int, processor, stop: threading.Event) -> dict:
+        """generate() settings: the budget processor, Stop, and how to sample. A seeded request samples with its own
+        generator (`SeededSampler`, generate then runs greedily); an unseeded one uses generate's own sampling."""
         loaded = self._require()
+        processors = [processor]
         sample = request.temperature > 0
+        if sample and request.seed is not None:
+            device = str(next(loaded.model.parameters()).device)
+            top_k = request.top_k or 0
+            processors.append(SeededSampler(request.seed, request.temperature, request.top_p, top_k, device))
+            sample = False
         kwargs = dict(
             max_new_tokens=max(1, min(self._new_token_need(request), loaded.context_length - prompt_len)),
             do_sample=sample,
-            logits_processor=LogitsProcessorList([processor]),
+            logits_processor=LogitsProcessorList(processors),
             stopping_criteria=StoppingCriteriaList([StopOnEvent(stop)]),
             pad_token_id=loaded.tokenizer.pad_token_id,
             eos_token_id=self.tags.eos_ids,
@@ -306,8 +315,6 @@ class Engine:
 
             def work() -> None:
                 try:
-                    if request.seed is not None:
-                        torch.manual_seed(request.seed)
                     with torch.inference_mode():
                         loaded.model.generate(**kwargs)
                 except BaseException as err:  # surfaced to the caller below
@@ -404,8 +411,6 @@ class Engine:
             processor = ThinkingBudgetProcessor(self.tags, self._budget(request), opened)
             kwargs = self._generate_kwargs(request, width, processor, stop)
             t0 = time.perf_counter()
-            if request.seed is not None:
-                torch.manual_seed(request.seed)
             with torch.inference_mode():
                 inputs = self.batching.sample_inputs(loaded.model, input_ids, mask, n_samples, kwargs["max_new_tokens"])
                 shared = self.batching.rows_share_prefix(inputs, n_samples)
