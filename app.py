@@ -19,7 +19,16 @@ if TYPE_CHECKING:  # gradio, transformers and the hub client are imported after 
 
 CSS = """
 #model-banner blockquote { border-left: 4px solid #f59e0b; padding-left: .6em; }
+#model-banner details summary { cursor: pointer; color: #6b7280; font-size: .9em; }
 #chat-stats { font-size: .9em; color: #6b7280; min-height: 1.5em; }
+#chat-hint { font-size: .9em; color: #6b7280; }
+#think-note, #answer-note { font-size: .85em; color: #6b7280; margin-top: -.5em; }
+#reply-versions { align-items: center; gap: .3em; }
+#chatbot details.raw-answer summary { cursor: pointer; color: #6b7280; font-size: .85em; }
+#chatbot .verdict-badge { font-size: .9em; padding: .1em .5em; border-radius: .4em; }
+#chatbot .badge-correct { background: #dcfce7; color: #166534; }
+#chatbot .badge-wrong { background: #fee2e2; color: #991b1b; }
+#chatbot .badge-unparseable { background: #fef3c7; color: #92400e; }
 """
 
 
@@ -70,14 +79,20 @@ def build_app(state: AppState) -> gr.Blocks:
     ]
     with gr.Blocks(title="Reasoning Playground") as demo:
         gr.Markdown("# Reasoning Playground\nWatch a reasoning model think — and decide how long it may.")
+        last_tab = gr.BrowserState("chat", storage_key="playground-tab")  # the page reopens on the last tab
         shown = []
-        for title, build in tabs:
-            with gr.Tab(title, id=title.lower()) as tab:
-                shown.append((tab, build(state)))
-        for tab, on_show in shown:  # views of the shared model refresh when shown (e.g. after "Use this adapter")
+        with gr.Tabs(elem_id="tabs") as tab_set:
+            for title, build in tabs:
+                with gr.Tab(title, id=title.lower()) as tab:
+                    shown.append((tab, title.lower(), build(state)))
+        for tab, tab_id, on_show in shown:  # views of the shared model refresh when shown (e.g. "Use this adapter")
+            tab.select(lambda t=tab_id: t, None, last_tab, api_name=False, queue=False)
             if isinstance(on_show, OnShow):
                 tab.select(on_show.fn, None, on_show.outputs, api_name=False, queue=False)
                 demo.load(on_show.fn, None, on_show.outputs, api_name=False, queue=False)
+                for event in on_show.on_load:
+                    demo.load(**{"api_name": False, "queue": False, **event})
+        demo.load(lambda t: gr.Tabs(selected=t or "chat"), last_tab, tab_set, api_name=False, queue=False)
     return demo
 
 
@@ -89,6 +104,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from playground.generation.engine import Engine
     from playground.models.loading import ModelLoadError
+    from playground.ui.chat_keys import CHAT_KEYS_HEAD
     from playground.ui.state import AppState
 
     engine = Engine()
@@ -114,6 +130,7 @@ def main(argv: list[str] | None = None) -> None:
         share=args.share,
         theme=gr.themes.Soft(),
         css=CSS,
+        head=CHAT_KEYS_HEAD,
         footer_links=["api", "gradio"],
     )
 

@@ -78,3 +78,130 @@ def test_thought_streams_pending_then_done_collapsed_with_answer(browser, app_ur
         assert expanded.inner_text().strip()
     finally:
         page.close()
+
+
+def open_chat(browser, app_url, width: int = 1400):
+    page = browser.new_page(viewport={"width": width, "height": 1100})
+    page.goto(app_url)
+    page.wait_for_selector("#chat-input textarea", timeout=60_000)
+    return page
+
+
+def wait_stats(page, text: str, timeout: int = 60_000) -> str:
+    page.wait_for_function(
+        "(t) => document.querySelector('#chat-stats').innerText.includes(t)", arg=text, timeout=timeout
+    )
+    return page.locator("#chat-stats").inner_text()
+
+
+def toast(page, text: str):
+    """The toast in the page whose text contains `text` (it must appear within a few seconds)."""
+    found = page.locator(".toast-body", has_text=text).first
+    found.wait_for(timeout=15_000)
+    return found
+
+
+def test_typing_while_a_reply_streams_keeps_the_draft_and_send_keeps_it(browser, app_url, artifacts):
+    page = open_chat(browser, app_url)
+    try:
+        # s1 extend with a minimum of 4000 tokens: the random model streams for as long as the test needs
+        page.get_by_text("s1 extend (“Wait”)", exact=True).click()
+        set_number(page, "Thinking budget", 8192)
+        set_number(page, "Minimum thinking", 4000)
+        box = page.locator("#chat-input textarea")
+        box.fill("first question")
+        page.click("#send")
+        page.wait_for_function("() => document.querySelector('#chat-input textarea').value === ''", timeout=10_000)
+        wait_stats(page, "Thinking…")
+        box.click()
+        box.press_sequentially("hello while it streams", delay=60)  # ~1.3 s of streamed updates meanwhile
+        page.wait_for_timeout(1_000)
+        assert box.input_value() == "hello while it streams"
+        page.click("#send")  # refused while the reply streams: the text stays and the page says why
+        toast(page, "A reply is still being generated")
+        page.wait_for_timeout(1_000)
+        assert box.input_value() == "hello while it streams"
+        page.screenshot(path=str(artifacts / "chat_busy_send.png"))
+        page.click("#stop")
+        toast(page, "Stopping")
+        assert "stopped" in wait_stats(page, "thinking tokens")
+        assert box.input_value() == "hello while it streams"
+        users = page.locator("#chatbot .user-row .message-content").all_inner_texts()
+        assert [u.strip() for u in users] == ["first question"]
+    finally:
+        page.close()
+
+
+def test_enter_sends_and_shift_enter_adds_a_line(browser, app_url):
+    page = open_chat(browser, app_url)
+    try:
+        set_number(page, "Thinking budget", 16)
+        set_number(page, "Answer budget", 8)
+        box = page.locator("#chat-input textarea")
+        box.click()
+        box.press_sequentially("line one")
+        box.press("Shift+Enter")
+        box.press_sequentially("line two")
+        assert box.input_value() == "line one\nline two"
+        box.press("Enter")
+        wait_stats(page, "answer tokens")
+        users = page.locator("#chatbot .user-row .message-content").all_inner_texts()
+        assert len(users) == 1 and "line one" in users[0] and "line two" in users[0], users
+        assert box.input_value() == ""
+    finally:
+        page.close()
+
+
+def test_budget_zero_shows_no_thought_and_no_budget_reached(browser, app_url):
+    page = open_chat(browser, app_url)
+    try:
+        set_number(page, "Thinking budget", 0)
+        set_number(page, "Answer budget", 8)
+        page.fill("#chat-input textarea", "answer at once")
+        page.click("#send")
+        stats = wait_stats(page, "answer tokens")
+        assert "no thinking" in stats and "budget reached" not in stats, stats
+        assert page.locator("#chatbot .thought-group").count() == 0
+        assert "budget reached" not in page.locator("#chatbot").inner_text()
+    finally:
+        page.close()
+
+
+def test_regenerate_on_an_empty_chat_says_so_in_the_page(browser, app_url):
+    page = open_chat(browser, app_url)
+    try:
+        page.click("#clear")
+        page.click("#regenerate")
+        toast(page, "Nothing to regenerate yet.")
+        assert page.locator(".toast-body", has_text="The prompt is empty").count() == 0
+        page.click("#stop")  # nothing runs: Stop says so in the page too
+        toast(page, "Nothing is running")
+    finally:
+        page.close()
+
+
+def test_reload_keeps_the_conversation_and_the_tab_and_regenerate_keeps_versions(browser, app_url, artifacts):
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    try:
+        page.goto(app_url)
+        page.wait_for_selector("#chat-input textarea", timeout=60_000)
+        set_number(page, "Thinking budget", 16)
+        set_number(page, "Answer budget", 8)
+        page.fill("#chat-input textarea", "remember me")
+        page.click("#send")
+        wait_stats(page, "answer tokens")
+        page.click("#regenerate")  # a second reply; the first stays reachable
+        page.locator("#reply-version", has_text="Reply 2 / 2").wait_for(timeout=60_000)
+        page.click("#reply-prev")
+        page.locator("#reply-version", has_text="Reply 1 / 2").wait_for(timeout=10_000)
+        page.get_by_role("tab", name="Puzzles").click()
+        page.wait_for_timeout(500)
+
+        page.reload()
+        page.get_by_role("tab", name="Puzzles", selected=True).wait_for(timeout=30_000)
+        page.get_by_role("tab", name="Chat").click()
+        page.locator("#chatbot .user-row", has_text="remember me").wait_for(timeout=30_000)
+        page.screenshot(path=str(artifacts / "chat_after_reload.png"))
+    finally:
+        context.close()

@@ -1,44 +1,42 @@
 """The Chat tab: model picker, sampling and budget controls, a Chatbot with a live collapsible thought.
 
-Layout and wiring only: turns are produced by `playground.generation.chat_session.stream_turn`, models are loaded
-by the app's backend. Named API endpoints: /chat, /stop, /load_model.
+Layout and wiring: turns are produced by `playground.generation.chat_session.stream_turn`, finished answers are
+rendered by `answer_view`, what follows the loaded model comes from `chat_model`, models are loaded by the app's
+backend. Named API endpoints: /chat, /stop, /load_model. The input is cleared once when a message is sent and never
+by a streamed update, so a draft typed during a reply survives; a message sent while a reply streams stays in the
+box. The conversation is kept in the browser (it survives a reload).
 """
 
 from __future__ import annotations
 
-import html
+import time
 from typing import Any
 
 import gradio as gr
 
-from playground.generation.backend import ModelInfo
-from playground.generation.chat_session import finalize_pending, message_text, stream_turn, user_message
+from playground.generation.chat_session import finalize_pending, stream_turn, user_message
 from playground.generation.request import DEFAULT_WRAPUP, GenerationRequest
 from playground.models.loading import QUANTS, ModelLoadError
-from playground.models.presets import TINY_EXAMPLES, TINY_THINK_BUDGET, choices, recommended_temperature
+from playground.models.presets import recommended_temperature
+from playground.ui import chat_model
+from playground.ui.answer_view import render_answer
+from playground.ui.chat_export import export_files
+from playground.ui.chat_versions import VersionNav, drop_reply, last_user_index
 from playground.ui.state import AppState, OnShow
 from playground.ui.widgets import ANSWER_MAX, MODES, THINK_MAX, budget_slider, read_budgets, read_seed
+
+STREAM_INTERVAL_S = 0.1  # at most ten page updates a second: each one re-renders the whole conversation
+BUSY = "A reply is still being generated: press Stop or wait. Your message is kept in the box."
+NOTHING_TO_REGENERATE = "Nothing to regenerate yet."
+GREEDY_REPEATS = (
+    "Temperature 0 is greedy decoding: the same settings give the same reply. Raise the temperature "
+    "for a different one."
+)
 
 
 def model_banner(state: AppState) -> str:
     """Markdown describing the loaded model (and anything the user must know about it)."""
-    info = state.engine.describe()
-    if info is None:
-        return "**No model loaded.**"
-    lines = [
-        f"**Model:** `{info.name}` — {html.escape(info.description)} · {info.quant} · {info.device} · "
-        f"{info.params / 1e6:,.1f}M parameters · context {info.context_length:,} tokens"
-    ]
-    lines += [f"> ⚠️ {html.escape(note)}" for note in info.notices]
-    return "\n\n".join(lines)
-
-
-def example_prompts(info: ModelInfo | None) -> list[str]:
-    if info is not None and info.name == "tiny":
-        from playground.puzzles import generate
-
-        return [generate(family, 1, seed).prompt for family, seed in TINY_EXAMPLES]
-    return ["How many positive divisors does 360 have?", "Is 3599 prime? Think it through."]
+    return chat_model.banner_markdown(state.engine.describe())
 
 
 def chat_request(values: dict[str, Any]) -> GenerationRequest:
@@ -58,55 +56,75 @@ def chat_request(values: dict[str, Any]) -> GenerationRequest:
 
 
 def build_chat_tab(state: AppState) -> OnShow:
-    """Lay out the Chat tab and wire its events. Returns what to refresh when the tab is shown: the model banner
-    (another tab may have loaded an adapter)."""
+    """Lay out the Chat tab and wire its events. Returns what to refresh when the tab is shown (the model banner:
+    another tab may have loaded an adapter) and, on page load, the conversation kept in the browser."""
     info = state.engine.describe()
     preset = info.preset if info else None
+    think_default, answer_default = chat_model.default_budgets(info)
+    prompts, labels = chat_model.examples(info)
+    saved = gr.BrowserState([], storage_key="playground-chat")
     with gr.Row():
         with gr.Column(scale=3):
             banner = gr.Markdown(model_banner(state), elem_id="model-banner")
             chatbot = gr.Chatbot(
                 label="Conversation", height=540, elem_id="chatbot", allow_tags=False, buttons=["copy", "copy_all"]
             )
+            nav = VersionNav.build()
             stats = gr.Markdown("", elem_id="chat-stats")
             with gr.Row():
                 message = gr.Textbox(
-                    placeholder="Ask something, or paste a puzzle…",
+                    placeholder=chat_model.placeholder(info),
                     show_label=False,
                     scale=6,
                     lines=2,
                     max_lines=8,
                     elem_id="chat-input",
                 )
-                send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+                send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="send")
+            hint = gr.Markdown(chat_model.capability_hint(info), elem_id="chat-hint")
             with gr.Row():
                 stop = gr.Button("Stop", variant="stop", elem_id="stop")
                 regenerate = gr.Button("Regenerate", elem_id="regenerate")
                 clear = gr.Button("Clear", elem_id="clear")
-            gr.Examples(example_prompts(info), inputs=message, label="Examples")
+            examples = gr.Examples(prompts, inputs=message, label="Examples", example_labels=labels)
+            with gr.Row():
+                export_md = gr.DownloadButton("Export Markdown", size="sm", elem_id="export-md", interactive=False)
+                export_json = gr.DownloadButton("Export JSON", size="sm", elem_id="export-json", interactive=False)
         with gr.Column(scale=2):
             with gr.Accordion("Model", open=True):
                 model_name = gr.Dropdown(
-                    choices(),
+                    chat_model.picker_choices(info.name if info else None, state.offline),
                     value=info.name if info else "tiny",
                     allow_custom_value=True,
                     label="Model (preset, hub id or local folder)",
+                    elem_id="model-picker",
                 )
                 quant = gr.Radio(list(QUANTS), value=state.quant, label="Quantization (auto: 4-bit on GPU)")
                 load = gr.Button("Load", elem_id="load")
             with gr.Accordion("Thinking budget", open=True):
+                effort = gr.Radio(
+                    chat_model.EFFORTS,
+                    value=chat_model.effort_of(info, think_default),
+                    label="Effort (sets the thinking budget below)",
+                    elem_id="effort",
+                )
                 think_budget = budget_slider(
                     THINK_MAX,
-                    TINY_THINK_BUDGET if info is not None and info.name == "tiny" else 512,
+                    think_default,
                     f"Thinking budget (tokens; 0 = no thinking, {THINK_MAX} = unlimited)",
                     elem_id="think-budget",
                 )
+                think_note = gr.Markdown(chat_model.budget_note(think_default, THINK_MAX), elem_id="think-note")
                 mode = gr.Radio(MODES, value="hard", label="At the budget")
                 wrapup = gr.Textbox(DEFAULT_WRAPUP, label="Wrap-up sentence (wrap-up mode)", lines=2)
                 min_think = budget_slider(THINK_MAX, 0, "Minimum thinking (s1 extend: an earlier end becomes “Wait”)")
                 answer_budget = budget_slider(
-                    ANSWER_MAX, 1024, f"Answer budget (tokens after </think>; {ANSWER_MAX} = unlimited)"
+                    ANSWER_MAX,
+                    answer_default,
+                    f"Answer budget (tokens after </think>; {ANSWER_MAX} = unlimited)",
+                    elem_id="answer-budget",
                 )
+                answer_note = gr.Markdown(chat_model.budget_note(answer_default, ANSWER_MAX), elem_id="answer-note")
             with gr.Accordion("Sampling", open=False):
                 system = gr.Textbox(preset.system_prompt if preset else "", label="System prompt", lines=3)
                 temperature = gr.Slider(
@@ -120,8 +138,7 @@ def build_chat_tab(state: AppState) -> OnShow:
                 top_k = gr.Slider(0, 200, value=preset.top_k if preset else 20, step=1, label="Top-k (0 = off)")
                 seed = gr.Number(-1, precision=0, label="Seed (-1 = random)")
 
-    turn = {
-        "message": message,
+    settings = {
         "history": chatbot,
         "system_prompt": system,
         "temperature": temperature,
@@ -135,48 +152,78 @@ def build_chat_tab(state: AppState) -> OnShow:
         "answer_budget": answer_budget,
     }
 
-    def respond(request: gr.Request, **values):
-        history = finalize_pending(values["history"] or [])
-        text = values["message"]
-        if not (text or "").strip():
-            gr.Warning("The prompt is empty: type a question first.")
-            yield history, text, gr.skip()
-            return
-        session = request.session_hash or "api"
+    def stream_reply(history: list, values: dict, session: str):
+        """Stream the reply to the last user message of `history` as (chatbot, stats) pairs; the stop event of
+        `session` is released at the end."""
         stop_event = state.begin(session)
         if stop_event is None:
-            gr.Warning("A reply is still being generated: press Stop first.")
-            yield history, text, gr.skip()
+            gr.Warning(BUSY)
+            yield gr.skip(), gr.skip()
             return
         try:
             req = chat_request(values)
-            history = [*history, user_message(text)]
-            yield history, "", "Waiting for the model…"
+            yield history, "Waiting for the model…"
+            last = 0.0
             for update in stream_turn(state.engine, history, req, stop_event):
                 for note in update.notices:
                     gr.Info(note)
-                yield update.history, "", update.stats
+                if update.done is not None:
+                    yield render_answer(update.history), update.stats
+                elif update.notices or time.monotonic() - last >= STREAM_INTERVAL_S:
+                    last = time.monotonic()
+                    yield update.history, update.stats
         except (ValueError, RuntimeError) as err:
             gr.Warning(str(err))
-            yield finalize_pending(history), gr.skip(), f"⚠️ {err}"
+            yield finalize_pending(history), f"⚠️ {err}"
         finally:
             state.end(session)
 
+    def respond(request: gr.Request, **values):
+        text = values["message"]
+        if not (text or "").strip():
+            gr.Warning("The prompt is empty: type a question first.")
+            yield gr.skip(), gr.skip(), gr.skip()
+            return
+        session = request.session_hash or "api"
+        if state.is_busy(session):  # refused before the box is cleared: nothing typed is lost
+            gr.Warning(BUSY)
+            yield gr.skip(), gr.skip(), gr.skip()
+            return
+        history = [*finalize_pending(values["history"] or []), user_message(text)]
+        cleared = False
+        for chat, figures in stream_reply(history, values, session):
+            # the box is cleared once, when the question joins the chat; streamed updates never touch it again
+            clear_box = not cleared and isinstance(chat, list)
+            cleared = cleared or clear_box
+            yield chat, "" if clear_box else gr.skip(), figures
+
+    def on_regenerate(request: gr.Request, **values):
+        history = drop_reply(finalize_pending(values["history"] or []))
+        if last_user_index(history) is None:
+            gr.Warning(NOTHING_TO_REGENERATE)
+            yield gr.skip(), NOTHING_TO_REGENERATE
+            return
+        if float(values["temperature"]) == 0:
+            gr.Info(GREEDY_REPEATS)
+        yield from stream_reply(history, values, request.session_hash or "api")
+
     def on_stop(history: list, request: gr.Request):
         if not state.stop(request.session_hash or "api"):
+            gr.Info("Nothing is running.")
             return finalize_pending(history or []), "Nothing is running."
         gr.Info("Stopping…")  # a toast: writing to the figures line could overwrite the final one (a race)
         return gr.skip(), gr.skip()
 
-    def on_regenerate(history: list):
-        history = list(history or [])
-        while history and history[-1].get("role") == "assistant":
-            history.pop()
-        if not history:
-            gr.Warning("Nothing to regenerate yet.")
-            return history, ""
-        last = history.pop()
-        return history, html.unescape(message_text(last))
+    def after_turn(history: list):
+        """Keep the conversation in the browser and offer it for download."""
+        info = state.engine.describe()
+        files = export_files(history or [], info.name if info else "model")
+        md, js = files if files else (None, None)
+        return (
+            history,
+            gr.DownloadButton(value=md, interactive=bool(md)),
+            gr.DownloadButton(value=js, interactive=bool(js)),
+        )
 
     def on_load(progress=gr.Progress(), **values):
         name = values["model"]
@@ -187,25 +234,92 @@ def build_chat_tab(state: AppState) -> OnShow:
             gr.Warning(str(err))
             if state.engine.describe() is None:  # keep the app usable: fall back to the embedded model
                 state.engine.load("tiny", "auto", state.device, True)
-            return model_banner(state) + f"\n\n> ❌ {err}", gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return {banner: model_banner(state) + f"\n\n> ❌ {err}", **follow_model()}
         progress(1.0)
         p = loaded.preset
+        out = {banner: model_banner(state), **follow_model(budgets=True)}
         if p is None:
-            return model_banner(state), "", gr.skip(), gr.skip(), gr.skip()
-        return model_banner(state), p.system_prompt, p.temperature, p.top_p, p.top_k
+            return {**out, system: ""}
+        return {**out, system: p.system_prompt, temperature: p.temperature, top_p: p.top_p, top_k: p.top_k}
 
+    def follow_model(budgets: bool = False) -> dict:
+        """What follows the loaded model: the picker (back on it after a failed Load), examples, hint, placeholder,
+        and with `budgets` the budget defaults and effort."""
+        info = state.engine.describe()
+        prompts, labels = chat_model.examples(info)
+        out = {
+            model_name: gr.Dropdown(
+                choices=chat_model.picker_choices(info.name if info else None, state.offline),
+                value=info.name if info else None,
+            ),
+            examples.dataset: gr.Dataset(samples=prompts, sample_labels=labels),
+            hint: chat_model.capability_hint(info),
+            message: gr.Textbox(placeholder=chat_model.placeholder(info)),
+        }
+        if budgets:
+            think, answer = chat_model.default_budgets(info)
+            out |= {think_budget: think, answer_budget: answer, effort: chat_model.effort_of(info, think)}
+        return out
+
+    turn = {"message": message, **settings}
     outputs = [chatbot, message, stats]
-    send.click(respond, inputs_kwargs=turn, outputs=outputs, api_name="chat", concurrency_limit=None)
-    message.submit(respond, inputs_kwargs=turn, outputs=outputs, api_name=False, concurrency_limit=None)
-    stop.click(on_stop, [chatbot], [chatbot, stats], api_name="stop", queue=False)
-    regenerate.click(on_regenerate, [chatbot], [chatbot, message], api_name=False, queue=False).then(
-        respond, inputs_kwargs=turn, outputs=outputs, api_name=False, concurrency_limit=None
+    save = {"fn": after_turn, "inputs": [chatbot], "outputs": [saved, export_md, export_json], "api_name": False}
+    # the page's Enter clicks Send (chat_keys); submit is Gradio's own key, kept for a page without the script
+    for trigger, api_name in ((send.click, "chat"), (message.submit, False)):
+        trigger(respond, inputs_kwargs=turn, outputs=outputs, api_name=api_name, concurrency_limit=None).then(
+            **save
+        ).then(**nav.record(chatbot))
+    regenerate.click(
+        on_regenerate, inputs_kwargs=settings, outputs=[chatbot, stats], api_name=False, concurrency_limit=None
+    ).then(**save).then(**nav.record(chatbot))
+    # queued (so its toasts reach the page) but never waiting in line behind a reply
+    stop.click(on_stop, [chatbot], [chatbot, stats], api_name="stop", concurrency_limit=None)
+    clear.click(lambda: ([], "", ""), None, [chatbot, message, stats], api_name=False, queue=False).then(**save).then(
+        **nav.record(chatbot)
     )
-    clear.click(lambda: ([], "", ""), None, [chatbot, message, stats], api_name=False, queue=False)
+    nav.wire(chatbot, save)
+    effort.input(
+        lambda e: chat_model.effort_budgets(state.engine.describe())[e],
+        effort,
+        think_budget,
+        api_name=False,
+        queue=False,
+    )
+    think_budget.change(
+        lambda v: (chat_model.budget_note(v, THINK_MAX), chat_model.effort_of(state.engine.describe(), v)),
+        think_budget,
+        [think_note, effort],
+        api_name=False,
+        queue=False,
+    )
+    answer_budget.change(
+        lambda v: chat_model.budget_note(v, ANSWER_MAX), answer_budget, answer_note, api_name=False, queue=False
+    )
     load.click(
         on_load,
         inputs_kwargs={"model": model_name, "quant": quant},
-        outputs=[banner, system, temperature, top_p, top_k],
+        outputs=[
+            banner,
+            system,
+            temperature,
+            top_p,
+            top_k,
+            model_name,
+            examples.dataset,
+            hint,
+            message,
+            think_budget,
+            answer_budget,
+            effort,
+        ],
         api_name="load_model",
     )
-    return OnShow(lambda: model_banner(state), [banner])
+
+    def restore(history: list):
+        return (history or []), *after_turn(history or [])[1:]
+
+    return OnShow(
+        lambda: model_banner(state),
+        [banner],
+        on_load=[{"fn": restore, "inputs": [saved], "outputs": [chatbot, export_md, export_json]}],
+    )

@@ -19,6 +19,7 @@ class OnShow:
 
     fn: Callable[[], object]
     outputs: list
+    on_load: list[dict] = field(default_factory=list)  # page-load-only events, as keyword arguments of demo.load
 
 
 @dataclass
@@ -49,6 +50,11 @@ class AppState:
             self._busy.add(session)
             self._stops[session] = threading.Event()
             return self._stops[session]
+
+    def is_busy(self, session: str) -> bool:
+        """Whether the session is generating now."""
+        with self._guard:
+            return session in self._busy
 
     def end(self, session: str) -> None:
         with self._guard:

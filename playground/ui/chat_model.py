@@ -1,0 +1,152 @@
+"""What the Chat tab shows about the loaded model and derives from it: the banner, the model picker's choices marked by
+what can load here, what the model can do (hint and titled examples), its default budgets and its effort presets.
+
+All of it follows the loaded model: the Chat tab recomputes it after Load (and the banner whenever the tab shows).
+"""
+
+from __future__ import annotations
+
+import html
+from functools import lru_cache
+from pathlib import Path
+
+from playground.generation.backend import ModelInfo
+from playground.models.presets import (
+    EMBEDDED_NAMES,
+    PRESETS,
+    TINY_ANSWER_BUDGET,
+    TINY_EXAMPLES,
+    TINY_THINK_BUDGET,
+    choices,
+)
+from playground.ui.widgets import THINK_MAX
+
+GENERAL_PLACEHOLDER = "Ask something, or paste a puzzle… (Enter sends, Shift+Enter adds a line)"
+EFFORTS = ["low", "medium", "high", "unlimited"]
+# thinking budgets per effort: the tiny reasoner's level-1 traces need ~150-500 tokens; large models thousands
+TINY_EFFORT = {"low": 128, "medium": 256, "high": 1024, "unlimited": THINK_MAX}
+GENERAL_EFFORT = {"low": 1024, "medium": 2048, "high": 4096, "unlimited": THINK_MAX}
+
+
+def is_tiny(info: ModelInfo | None) -> bool:
+    """Whether the embedded tiny reasoner (a puzzle specialist, not a chat model) is loaded, with or without adapter."""
+    return info is not None and info.families is not None
+
+
+def quant_label(info: ModelInfo) -> str:
+    """'4bit', '8bit', or 'none (fp32)' / 'none (bf16)': what unquantized weights are stored as."""
+    if info.quant != "none":
+        return info.quant
+    return "none (bf16)" if str(info.device).startswith("cuda") else "none (fp32)"
+
+
+def banner_markdown(info: ModelInfo | None) -> str:
+    """Markdown: one short line naming the loaded model, its details and notices in a collapsed block."""
+    if info is None:
+        return "**No model loaded.**"
+    params = f"{info.params / 1e6:,.1f}M parameters" if info.params else "size unknown"
+    short = f"**Model:** `{info.name}` · {params} · {info.device} · quantization: {quant_label(info)}"
+    details = [
+        html.escape(info.description),
+        f"Context {info.context_length:,} tokens.",
+    ]
+    if info.families is not None:
+        details.append(f"Trained on: {', '.join(info.families)} puzzles.")
+    warnings = [f"> ⚠️ {html.escape(note)}" for note in info.notices]
+    summary = "Details and notices" if warnings else "Details"
+    body = "\n\n".join([" ".join(details), *warnings])
+    return f"{short}\n\n<details class='banner-details'><summary>{summary}</summary>\n\n{body}\n\n</details>"
+
+
+def capability_hint(info: ModelInfo | None) -> str:
+    """A line under the input: what the loaded model can do (empty for a general model)."""
+    if not is_tiny(info):
+        return ""
+    known = ", ".join(_family_titles(info.families))
+    return (
+        f"ℹ️ This tiny model solves small puzzles only ({known}) — try an example below. "
+        "Anything else gets fluent-looking gibberish."
+    )
+
+
+def placeholder(info: ModelInfo | None) -> str:
+    if is_tiny(info):
+        return "Paste a small puzzle, or pick an example… (Enter sends, Shift+Enter adds a line)"
+    return GENERAL_PLACEHOLDER
+
+
+def _family_titles(names: list[str]) -> list[str]:
+    from playground.puzzles import families
+
+    known = families()
+    return [known[n].short_title if n in known else n for n in names]
+
+
+def examples(info: ModelInfo | None) -> tuple[list[list[str]], list[str]]:
+    """The example prompts for the loaded model and their titles (e.g. "Maze (level 1)")."""
+    if is_tiny(info):
+        from playground.puzzles import generate, get_family
+
+        prompts, labels = [], []
+        for family, seed in TINY_EXAMPLES:
+            if info.knows(family):
+                prompts.append([generate(family, 1, seed).prompt])
+                labels.append(f"{get_family(family).short_title} (level 1)")
+        return prompts, labels
+    return (
+        [["How many positive divisors does 360 have?"], ["Is 3599 prime? Think it through."]],
+        ["Divisors of 360", "Is 3599 prime?"],
+    )
+
+
+def default_budgets(info: ModelInfo | None) -> tuple[int, int]:
+    """(thinking, answer) slider defaults that fit the model: a plain question costs seconds on the tiny model."""
+    if is_tiny(info):
+        return TINY_THINK_BUDGET, TINY_ANSWER_BUDGET
+    return 512, 1024
+
+
+def effort_budgets(info: ModelInfo | None) -> dict[str, int]:
+    """Effort preset → thinking-budget slider value (THINK_MAX = unlimited)."""
+    return TINY_EFFORT if is_tiny(info) else GENERAL_EFFORT
+
+
+def effort_of(info: ModelInfo | None, budget: float) -> str | None:
+    """The effort preset a slider value matches, or None."""
+    return next((name for name, value in effort_budgets(info).items() if value == int(budget)), None)
+
+
+def budget_note(value: float, maximum: int) -> str:
+    """The live reading beside a budget slider: '= unlimited' at its last stop, else '= N tokens'."""
+    return "= unlimited" if int(value) >= maximum else f"= {int(value):,} tokens"
+
+
+@lru_cache(maxsize=64)
+def _in_hub_cache(hub_id: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(hub_id, "config.json"), str)
+    except Exception:  # a broken cache is the same as no cache: it needs a download
+        return False
+
+
+def where(name: str, offline: bool) -> str:
+    """Where a picker entry would load from: embedded, local folder, hub cache, or a download."""
+    if name in EMBEDDED_NAMES:
+        return "embedded"
+    if Path(name).expanduser().is_dir():
+        return "local folder"
+    preset = PRESETS.get(name)
+    hub_id = preset.hub_id if preset else name
+    if _in_hub_cache(hub_id):
+        return "in the hub cache"
+    return "needs download (offline: cannot load)" if offline else "needs download"
+
+
+def picker_choices(loaded: str | None, offline: bool) -> list[tuple[str, str]]:
+    """The model picker's entries as (label, value): each marked by where it would load from."""
+    names = choices()
+    if loaded and loaded not in names:
+        names = [loaded, *names]
+    return [(f"{n} — {where(n, offline) if n != loaded else 'loaded'}", n) for n in names]
