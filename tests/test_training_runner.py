@@ -130,6 +130,65 @@ def test_crash_in_child_shows_failed_with_the_error(env):
 
 
 @pytest.mark.slow
+def test_finished_child_is_reaped_without_waiting(env):
+    """A run that ends is reaped by the runner itself: no `<defunct>` child of the app is left behind, even when
+    nobody calls wait() (the app only reads status.json)."""
+    runner = env["runner"]
+    runner.launch(_cfg(env, "short", max_steps=2))
+    proc = runner._procs["short"]
+    _wait_for(lambda: runner.status("short").get("state") == "finished", timeout=120)
+
+    def state() -> str | None:
+        """The child's process state ('Z' = a zombie, exited but not reaped); None once reaped."""
+        try:
+            return open(f"/proc/{proc.pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return None
+
+    deadline = time.monotonic() + 20
+    while state() is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert state() is None, f"the finished run's process is still in the process table (state {state()})"
+    assert proc.returncode == 0  # set by the runner's own reaping, not by this test
+
+
+def test_taken_names_get_a_free_suffix_and_the_refusal_suggests_one(env):
+    runner = env["runner"]
+    taken = runner.run_dir("taken")
+    taken.mkdir(parents=True, exist_ok=True)
+    (taken / "config.yaml").write_text("base_model: x\n")
+    assert runner.free_name("taken") == "taken-2" and runner.free_name("free") == "free"
+    (runner.run_dir("taken-2")).mkdir()
+    (runner.run_dir("taken-2") / "train.log").write_text("")
+    assert runner.free_name("taken") == "taken-3"
+    runner.run_dir("t" * 64).mkdir()
+    (runner.run_dir("t" * 64) / "train.log").write_text("")
+    assert runner.free_name("t" * 64) == "t" * 62 + "-2"  # still a valid name (≤ 64 characters)
+    with pytest.raises(RunnerError, match="already exists.*e.g. 'taken-3'"):
+        runner.launch(_cfg(env, "taken"))
+
+
+def test_log_tail_is_the_newest_lines_without_library_warnings(env):
+    runner = env["runner"]
+    run = runner.run_dir("noisy")
+    run.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "Loading weights:   0%|  | 0/38\rLoading weights: 100%|██| 38/38",
+        "/site-packages/transformers/modeling_utils.py:3312: FutureWarning: `is_gradient_checkpointing` is deprecated",
+        "  warnings.warn(",
+        "2026-01-01 10:00:00 - WARNING - torch: something noisy",
+    ]
+    lines += [f"[sft] step {i}/40 loss 0.1" for i in range(1, 41)]
+    (run / "train.log").write_text("\n".join(lines) + "\n")
+    tail = runner.log_tail("noisy", 30).splitlines()
+    assert tail == [f"[sft] step {i}/40 loss 0.1" for i in range(11, 41)]  # oldest first, the newest last
+    full = runner.log_tail("noisy", 100)
+    assert full.splitlines()[0] == "Loading weights: 100%|██| 38/38"  # a progress bar shows its last state
+    assert "Warning" not in full and "warnings.warn" not in full and "WARNING" not in full
+    assert "FutureWarning" in (run / "train.log").read_text()  # train.log keeps everything
+
+
+@pytest.mark.slow
 def test_real_run_metrics_stop_adapter(env):
     import torch
     from peft import PeftModel

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -33,6 +34,26 @@ KILL_ADVICE = (
     "killed by the system (SIGKILL): probably out of memory. Try a smaller batch or max sequence length, "
     "gradient checkpointing, or 4-bit."
 )
+
+
+# A Python warning as printed ("…/file.py:12: FutureWarning: …"), a library logger's warning ("… - WARNING - …", or
+# transformers' "[WARNING|…]"), and the source line a warning echoes on the next line, indented.
+WARNING_RE = re.compile(r"^\S+\.py:\d+: \w*Warning\b|\bWARNING\b")
+
+
+def without_warnings(lines) -> list[str]:
+    """The log lines a person reads: library warnings and the indented source line echoed after each one dropped."""
+    out: list[str] = []
+    after_warning = False
+    for line in lines:
+        if WARNING_RE.search(line):
+            after_warning = True
+            continue
+        if after_warning and line.startswith((" ", "\t")):
+            continue
+        after_warning = False
+        out.append(line)
+    return out
 
 
 class RunnerError(ValueError):
@@ -92,6 +113,22 @@ class TrainRunner:
     def run_dir(self, name: str) -> Path:
         return self.runs_dir / validate_name(name)
 
+    def exists(self, name: str) -> bool:
+        """Whether a run folder with this name holds anything (a launch under that name is refused)."""
+        run_dir = self.run_dir(name)
+        return run_dir.is_dir() and any(run_dir.iterdir())
+
+    def free_name(self, name: str) -> str:
+        """`name` if no run has it, else the first free `name-2`, `name-3`, … (kept within 64 characters)."""
+        name = validate_name(name)
+        n = 1
+        candidate = name
+        while self.exists(candidate):
+            n += 1
+            suffix = f"-{n}"
+            candidate = name[: 64 - len(suffix)] + suffix
+        return candidate
+
     # ------------------------------------------------------------ the lock
 
     def _lock_holder(self) -> dict[str, Any] | None:
@@ -136,8 +173,11 @@ class TrainRunner:
         cfg = cfg if isinstance(cfg, SFTConfig) else config_from_dict(dict(cfg))
         name = validate_name(cfg.name)
         run_dir = self.runs_dir / name
-        if run_dir.exists() and any(run_dir.iterdir()):
-            raise RunnerError(f"a run named {name!r} already exists in {self.runs_dir}; choose another name")
+        if self.exists(name):
+            raise RunnerError(
+                f"a run named {name!r} already exists in {self.runs_dir}; choose another name "
+                f"(e.g. {self.free_name(name)!r})"
+            )
         base = resolve_base(cfg.base_model)
         try:
             check_base_model(base)
@@ -185,6 +225,8 @@ class TrainRunner:
             self._release(name)
             raise
         self._procs[name] = proc
+        # Reap the child the moment it exits, whether or not anyone reads its status (no zombie left behind).
+        threading.Thread(target=proc.wait, name=f"reap-{name}", daemon=True).start()
         # The child writes its own pid into status.json (a parent write could undo the child's updates).
         self.lock_path.write_text(json.dumps({"name": name, "pid": proc.pid, "run_dir": str(run_dir)}))
         return self.status(name)
@@ -280,14 +322,16 @@ class TrainRunner:
         return rows
 
     def log_tail(self, name: str, lines: int = 30) -> str:
-        """The last lines of train.log (progress bars' carriage returns folded)."""
+        """The last lines of train.log, oldest first, without library warnings (train.log keeps them) and with
+        progress bars' carriage returns folded."""
         try:
             with open(self.run_dir(name) / "train.log", "rb") as f:
                 f.seek(max(0, f.seek(0, os.SEEK_END) - 64_000))
                 text = f.read().decode("utf-8", errors="replace")
         except OSError:
             return ""
-        return "\n".join(line.rsplit("\r", 1)[-1] for line in text.splitlines()[-lines:])
+        shown = (line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.rstrip().split("\n"))
+        return "\n".join(without_warnings(shown)[-lines:])
 
     def progress(self, name: str) -> dict[str, Any]:
         """What a progress view needs: status, latest metrics, ETA, the metrics rows and the log tail."""
