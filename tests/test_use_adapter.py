@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from playground.evaluation.compare import CompareConfig, compare_adapter, default_config
+from playground.evaluation.compare import CompareConfig, answer_changes, compare_adapter, default_config
 from playground.evaluation.race import PanelConfig
 from playground.generation.engine import Engine
 from playground.generation.pool import CURRENT, EnginePool
@@ -123,6 +123,43 @@ def test_before_after_on_held_out_seeds(tiny_dir, adapter, tmp_path):
     saved = json.loads((tmp_path / "comparison.json").read_text())
     assert saved["rows"][2]["model"] == "change" and (tmp_path / "base" / "results.jsonl").exists()
     assert len((tmp_path / "adapter" / "results.jsonl").read_text().splitlines()) == 6
+
+    # which answers the adapter changed, puzzle by puzzle and sample by sample
+    counts, changes = result.change_counts(), result.changes()
+    assert counts["compared"] == 6 and counts["changed"] == len(changes) > 0  # the answers above differ
+    for c in changes:
+        b = next(r for r in result.before.records if (r["seed"], r["sample"]) == (c["seed"], c["sample"]))
+        a = next(r for r in result.after.records if (r["seed"], r["sample"]) == (c["seed"], c["sample"]))
+        assert a["answer"] != b["answer"]
+        assert c["change"] == f"{'right' if b['correct'] else 'wrong'} → {'right' if a['correct'] else 'wrong'}"
+    assert f"changed {counts['changed']} of 6" in result.summary().replace("*", "")
+    assert saved["change_counts"] == counts and len(saved["changes"]) == len(changes)
+
+
+def _record(seed: int, sample: int, correct: bool, answer: str) -> dict:
+    return {
+        "family": "maze",
+        "level": 1,
+        "seed": seed,
+        "budget": None,
+        "sample": sample,
+        "correct": correct,
+        "answer": answer,
+        "extracted": answer,
+    }
+
+
+def test_answer_changes_are_matched_by_puzzle_and_sample():
+    before = [_record(0, 0, True, "A"), _record(0, 1, False, "B"), _record(1, 0, False, "C"), _record(1, 1, True, "D")]
+    after = [_record(1, 1, False, "X"), _record(0, 1, True, "A"), _record(1, 0, False, "E"), _record(0, 0, True, "A")]
+    changes = answer_changes(before, after)  # the order of the records does not matter: (seed, sample) does
+    assert [(c["seed"], c["sample"], c["change"]) for c in changes] == [
+        (0, 1, "wrong → right"),
+        (1, 0, "wrong → wrong"),
+        (1, 1, "right → wrong"),
+    ]
+    assert changes[0]["before"] == "B" and changes[0]["after"] == "A"
+    assert answer_changes(before, before) == []  # the same answers: nothing changed
 
 
 def test_before_after_refuses_training_seeds(adapter):

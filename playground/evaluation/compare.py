@@ -37,7 +37,7 @@ class CompareConfig:
     level: int = 1
     puzzles: int = 8
     samples: int = 2
-    think_budget: int | None = 128
+    think_budget: int | None = None  # unlimited: a cut thought leaves no answer to compare, before or after
     answer_budget: int | None = 256
     temperature: float = 0.8
     seed: int = 0  # sampling seed, shared by both models
@@ -114,6 +114,35 @@ def _row(model: str, result: EvalResult) -> dict[str, Any]:
     return dict(zip(COLUMNS, [model, *values]))
 
 
+def answer_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The answers the adapter changed: records matched by puzzle (family, level, seed), budget and sample whose
+    answer text differs, each with its verdict before and after ("right → wrong", "wrong → right", "wrong → wrong",
+    "right → right")."""
+
+    def key(r: dict[str, Any]) -> tuple:
+        return r["family"], r["level"], r["seed"], r["budget"], r["sample"]
+
+    def word(r: dict[str, Any]) -> str:
+        return "right" if r["correct"] else "wrong"
+
+    done = {key(r): r for r in after}
+    out = []
+    for b in before:
+        a = done.get(key(b))
+        if a is None or (a["answer"] or "").strip() == (b["answer"] or "").strip():
+            continue
+        out.append(
+            {
+                "seed": b["seed"],
+                "sample": b["sample"],
+                "change": f"{word(b)} → {word(a)}",
+                "before": b.get("extracted") or (b["answer"] or "").strip()[:80],
+                "after": a.get("extracted") or (a["answer"] or "").strip()[:80],
+            }
+        )
+    return out
+
+
 @dataclass
 class Comparison:
     """The two evaluations and their side-by-side table."""
@@ -139,8 +168,35 @@ class Comparison:
     def stopped(self) -> bool:
         return self.before.stopped or self.after.stopped
 
+    def changes(self) -> list[dict[str, Any]]:
+        """The answers the adapter changed, puzzle by puzzle and sample by sample (see `answer_changes`)."""
+        return answer_changes(self.before.records, self.after.records)
+
+    def change_counts(self) -> dict[str, int]:
+        """How many answers were compared, changed, and went right → wrong or wrong → right."""
+        changes = [c["change"] for c in self.changes()]
+        compared = len({(r["seed"], r["sample"]) for r in self.after.records})
+        return {
+            "compared": compared,
+            "changed": len(changes),
+            "wrong_to_right": changes.count("wrong → right"),
+            "right_to_wrong": changes.count("right → wrong"),
+        }
+
+    def changes_text(self) -> str:
+        """One sentence: how many answers the adapter changed and which way."""
+        n = self.change_counts()
+        if not n["changed"]:
+            return f"The adapter changed none of the {n['compared']} answers."
+        other = n["changed"] - n["wrong_to_right"] - n["right_to_wrong"]
+        return (
+            f"The adapter changed **{n['changed']} of {n['compared']}** answers: **{n['wrong_to_right']} wrong → "
+            f"right**, **{n['right_to_wrong']} right → wrong**"
+            + (f", {other} to another answer with the same verdict." if other else ".")
+        )
+
     def summary(self) -> str:
-        """One Markdown line saying what was compared on what."""
+        """What was compared on what (one Markdown line), then how many answers the adapter changed."""
         c = self.config
         seeds = f"seeds {c.first_seed}–{c.first_seed + c.puzzles - 1}"
         budget = "unlimited" if c.think_budget is None else f"{c.think_budget} tokens"
@@ -148,6 +204,8 @@ class Comparison:
             f"**{get_family(c.family).title}** level {c.level}, {c.puzzles} held-out puzzles ({seeds}) × {c.samples} "
             f"samples, thinking budget {budget}: `{self.base}` before vs after **{adapter_label(self.adapter)}**"
             + (" — stopped early, partial results." if self.stopped else ".")
+            + "\n\n"
+            + self.changes_text()
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -156,6 +214,8 @@ class Comparison:
             "base": self.base,
             "config": asdict(self.config),
             "rows": json_safe(self.rows()),
+            "changes": json_safe(self.changes()),
+            "change_counts": self.change_counts(),
             "before": self.before.to_json(),
             "after": self.after.to_json(),
         }
@@ -212,4 +272,12 @@ def compare_adapter(
     return result
 
 
-__all__ = ["CompareConfig", "Comparison", "compare_adapter", "default_config", "default_out_dir", "run_config"]
+__all__ = [
+    "CompareConfig",
+    "Comparison",
+    "answer_changes",
+    "compare_adapter",
+    "default_config",
+    "default_out_dir",
+    "run_config",
+]
