@@ -155,7 +155,8 @@ def race(
     try:
         for name, config in configs.items():
             if pool.needs_load(config):
-                what = adapted_name(config.model, config.adapter) if config.adapter else config.model
+                model = pool.key(config)[0]
+                what = adapted_name(model, config.adapter) if config.adapter else model
                 panels[name].status = f"Loading {what}…"
                 yield RaceUpdate(_snapshot(panels), {name})
             engines[name] = pool.engine_for(config)

@@ -54,12 +54,12 @@ class EnginePool:
         if choice.adapter:
             return False
         name = (choice.model or "").strip()
-        loaded = self.primary.loaded
-        if name == CURRENT or loaded is None:
+        info = self.primary.describe()
+        if name == CURRENT or info is None:
             return name == CURRENT
-        if loaded.adapter:  # the loaded model carries an adapter: its base's name means the plain base
-            return name == loaded.name
-        return name in (loaded.name, loaded.source) or (name.lower() in EMBEDDED_NAMES and loaded.name == "tiny")
+        if info.adapter:  # the loaded model carries an adapter: its base's name means the plain base
+            return name == info.name
+        return name in (info.name, info.source) or (name.lower() in EMBEDDED_NAMES and info.name == "tiny")
 
     def needs_load(self, choice: ModelChoice) -> bool:
         """Whether serving `choice` loads a model (so the caller can say so first)."""
@@ -68,11 +68,11 @@ class EnginePool:
     def key(self, choice: ModelChoice) -> tuple[str, str | None]:
         """(model, adapter) of the other engine that serves `choice`."""
         model = (choice.model or "").strip()
-        if model == CURRENT:  # an adapter on the current model: load its weights again under the adapter
-            loaded = self.primary.loaded
-            if loaded is None:
+        if model == CURRENT:  # an adapter on the current model: load its base again under the adapter
+            info = self.primary.describe()
+            if info is None:
                 raise ModelLoadError("No model is loaded: pick one in the Chat tab first.")
-            model = loaded.source
+            model = info.base_name or info.name  # its name, so the result is named "<base> + <run>" as in Chat
         return model, (choice.adapter or None)
 
     def engine_for(self, choice: ModelChoice) -> Engine:
