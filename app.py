@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from playground.models.presets import DEVICES, QUANTS
+
 if TYPE_CHECKING:  # gradio, transformers and the hub client are imported after --offline is applied
     import gradio as gr
 
@@ -45,11 +47,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--quant",
-        choices=["auto", "4bit", "8bit", "none"],
+        choices=QUANTS,
         default="auto",
         help="weights: 4-bit NF4 (bitsandbytes), 8-bit, or none (bf16 on GPU, fp32 on CPU)",
     )
-    parser.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto", help="where the model runs")
+    parser.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for all interfaces)")
     parser.add_argument("--port", type=int, default=7860, help="port to listen on")
     parser.add_argument("--share", action="store_true", help="also open a public Gradio share link")

@@ -5,7 +5,7 @@
         [--answer-budget 512] [--out DIR] [--json]
 
 Prints a table (average pass@1 ± std, majority vote, best-of-N, worst-of-N, tokens per response) and writes
-results.jsonl, summary.json and summary.csv to --out (default runs/eval-<family>-<time>). A tqdm progress bar goes
+results.jsonl, summary.json and <run>-summary.csv to --out (default runs/eval-<family>-<time>). A tqdm progress bar goes
 to stderr. With --json, stdout is one JSON object: per budget label ("0", "128", "unlimited"), pass1 {mean, std},
 majority, best_of_n, worst_of_n, mean_tokens, tokens and a per-level breakdown.
 Exit codes: 0 done, 1 the model could not load, 2 bad input, 130 interrupted (partial results are kept).
@@ -21,6 +21,7 @@ from pathlib import Path
 
 from playground.evaluation.run import EvalConfig
 from playground.generation.budgets import BUDGET_MODES, budget_label, parse_budget, parse_budgets
+from playground.models.presets import DEVICES, QUANTS
 
 DEFAULTS = EvalConfig(family="")  # the CLI's defaults are the config's field defaults (family is required)
 
@@ -50,8 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--budgets", default=budgets, help="thinking budgets, comma-separated; 'unlimited' = no limit")
     p.add_argument("--model", default=None, help="preset, hub id, local folder or 'tiny' (default: the adapter's base)")
     p.add_argument("--adapter", default=None, help="a PEFT adapter folder applied on the model")
-    p.add_argument("--quant", choices=["auto", "4bit", "8bit", "none"], default="auto")
-    p.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
+    p.add_argument("--quant", choices=QUANTS, default="auto")
+    p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument("--offline", action="store_true", help="never contact the Hugging Face hub")
     p.add_argument("--temperature", type=float, default=d.temperature, help="0 = greedy (all samples identical)")
     p.add_argument("--top-p", type=float, default=d.top_p)
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{config.samples} samples · T={config.temperature} · seed {config.seed} · {model}")
     print("rates in %; tokens per response as mean ± std")
     print(result.frame(compact=True).to_string(index=False))
-    print(f"saved: {ev.out_dir}/results.jsonl, summary.json, summary.csv ({result.seconds:.1f} s)")
+    print(f"saved: {ev.out_dir}/results.jsonl, summary.json, {ev.csv_path.name} ({result.seconds:.1f} s)")
     return 0
 
 

@@ -5,6 +5,8 @@
 
 Prints the thought and the answer (streamed), or with --json one JSON object with thinking, answer, thinking_tokens,
 answer_tokens, seconds, model, budget_reached and more. Exit code 2 on bad input, 1 when the model cannot load.
+Other settings default to `GenerationRequest`'s fields; the budgets default to unlimited, since a one-off run asks
+to see the model's whole thought (an interactive chat starts from bounded budgets instead).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import fields
 
 from playground.generation.budgets import BUDGET_MODES, BudgetError, parse_budget
 from playground.generation.request import GenerationRequest
+from playground.models.presets import DEVICES, QUANTS
 
 DEFAULTS = {f.name: f.default for f in fields(GenerationRequest)}
 
@@ -33,8 +36,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m playground.generation", description=__doc__.split("\n")[0])
     p.add_argument("--prompt", required=True, help="the user message ('-' reads standard input)")
     p.add_argument("--model", default="tiny", help="preset, hub id, local folder, 'tiny' or 'auto'")
-    p.add_argument("--quant", choices=["auto", "4bit", "8bit", "none"], default="auto")
-    p.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
+    p.add_argument("--quant", choices=QUANTS, default="auto")
+    p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument("--offline", action="store_true", help="never contact the Hugging Face hub")
     p.add_argument("--system", default=DEFAULTS["system_prompt"], help="system prompt (default: the preset's)")
     p.add_argument("--think-budget", type=_budget, default=None, help="thinking tokens (0 = none; default: unlimited)")

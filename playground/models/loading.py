@@ -19,16 +19,15 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 
 from playground.models.presets import (
     AUTO_GPU_ORDER,
+    DEVICES,
     EMBEDDED_NAMES,
     PLACEHOLDER_DIR,
     PRESETS,
+    QUANTS,
     TINY_REASONER_DIR,
     Preset,
     find_preset,
 )
-
-QUANTS = ("auto", "4bit", "8bit", "none")
-DEVICES = ("auto", "cuda", "cpu")
 
 
 class ModelLoadError(RuntimeError):

@@ -128,6 +128,8 @@ PRESETS: dict[str, Preset] = {
 AUTO_GPU_ORDER = ["phi-4-reasoning-plus", "phi-4-mini-reasoning", "qwen3-4b", "qwen3-1.7b", "qwen3-0.6b"]
 
 EMBEDDED_NAMES = {"tiny", "embedded", "default"}
+QUANTS = ("auto", "4bit", "8bit", "none")  # how weights are loaded (auto: 4-bit on CUDA, none on CPU)
+DEVICES = ("auto", "cuda", "cpu")
 
 
 def find_preset(name: str) -> Preset | None:
