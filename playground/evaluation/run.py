@@ -1,15 +1,15 @@
 """Paper-style evaluation: N samples × M puzzles of a family, swept over thinking budgets.
 
-`run_evaluation(engine, config)` generates each budget's samples in batches (`Engine.generate_batch`, one row per
-sample via `num_return_sequences`), verifies every answer, appends one JSON line per sample to
-`runs/<name>/results.jsonl` as it goes, and writes `summary.json` and `summary.csv` at the end (also after Stop).
+`run_evaluation(engine, config)` generates each budget's samples in batches (`Backend.generate_batch`, one row per
+sample), verifies every answer, appends one JSON line per sample to
+`runs/<name>/results.jsonl` as it goes, and writes `summary.json` and `<name>-summary.csv` (the table as people read
+it: rates in %, with the model, family and temperature) at the end (also after Stop).
 The statistics (pass@1 mean ± std, majority vote, best/worst-of-N, tokens) are `playground.evaluation.stats`.
 No Gradio here: the Evaluate tab, the CLI, the before/after comparison and the tiny reasoner's table share it.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import threading
@@ -100,26 +100,18 @@ class EvalResult:
         return table_rows(self.sweep)
 
     def frame(self, compact: bool = False):
-        """The summary table as a pandas DataFrame for people: rates in %, tokens rounded. `compact` merges each
-        mean and std into one "mean ± std" column (the CLI and the Evaluate tab show that one)."""
-        import pandas as pd
+        """The summary table for people (see `summary_frame`)."""
+        return summary_frame(self.rows(), compact)
 
-        df = pd.DataFrame(self.rows(), columns=TABLE_COLUMNS)
-        rates = ["pass@1", "pass@1 std", "majority", "best-of-N", "worst-of-N", "unparseable"]
-        df[rates] = (df[rates].astype(float) * 100).round(1)
-        tokens = [f"{k} {s}" for k in ("thinking", "answer", "total") for s in ("tokens", "std")]
-        df[tokens] = df[tokens].astype(float).round(1)
-        if not compact:
-            return df
-        pm = lambda m, s: [f"{a:.1f} ± {b:.1f}" for a, b in zip(df[m], df[s])]
-        out = df[["budget", "level"]].copy()
-        out["pass@1"] = pm("pass@1", "pass@1 std")
-        for col in ("majority", "best-of-N", "worst-of-N"):
-            out[col] = df[col]
-        for kind in ("thinking", "answer"):
-            out[f"{kind} tokens"] = pm(f"{kind} tokens", f"{kind} std")
-        out["unparseable"] = df["unparseable"]
-        return out
+    def csv_frame(self):
+        """The summary as the CSV holds it: the table's units (rates in %, named so; tokens rounded) after the
+        model, family and temperature that produced it."""
+        df = self.frame().rename(columns={c: f"{c} %" for c in RATE_COLUMNS})
+        for i, (name, value) in enumerate(
+            (("model", self.model), ("family", self.config.family), ("temperature", self.config.temperature))
+        ):
+            df.insert(i, name, value)
+        return df
 
     def to_json(self) -> dict[str, Any]:
         """One JSON object: the run's settings and, per budget label, pass@1 (mean, std), majority, best/worst-of-N,
@@ -142,6 +134,32 @@ class EvalResult:
                 "budgets": sweep,
             }
         )
+
+
+RATE_COLUMNS = ["pass@1", "pass@1 std", "majority", "best-of-N", "worst-of-N", "unparseable"]
+
+
+def summary_frame(rows: list[dict[str, Any]], compact: bool = False):
+    """Table rows (`stats.table_rows`) as a pandas DataFrame for people: rates in %, tokens, both rounded to 0.1.
+    `compact` merges each mean and std into one "mean ± std" column (the CLI and the Evaluate tab show that one);
+    no rows give the headers alone."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    df[RATE_COLUMNS] = (df[RATE_COLUMNS].astype(float) * 100).round(1)
+    tokens = [f"{k} {s}" for k in ("thinking", "answer", "total") for s in ("tokens", "std")]
+    df[tokens] = df[tokens].astype(float).round(1)
+    if not compact:
+        return df
+    pm = lambda m, s: [f"{a:.1f} ± {b:.1f}" for a, b in zip(df[m], df[s])]
+    out = df[["budget", "level"]].copy()
+    out["pass@1"] = pm("pass@1", "pass@1 std")
+    for col in ("majority", "best-of-N", "worst-of-N"):
+        out[col] = df[col]
+    for kind in ("thinking", "answer"):
+        out[f"{kind} tokens"] = pm(f"{kind} tokens", f"{kind} std")
+    out["unparseable"] = df["unparseable"]
+    return out
 
 
 def _unique_dir(runs_dir: Path, name: str) -> Path:
@@ -203,8 +221,7 @@ class Evaluation:
     def steps(self):
         """Run every budget over every puzzle, batch by batch; yields a progress message after each batch."""
         c = self.config
-        # greedy decoding gives identical samples (and transformers refuses num_return_sequences > 1 without
-        # sampling), so one row per puzzle is generated and counted N times
+        # greedy decoding gives identical samples, so one row per puzzle is generated and counted N times
         n_gen = 1 if self.greedy else c.samples
         per_call = max(1, c.batch_rows // n_gen)
         call, t_start = 0, time.perf_counter()
@@ -277,15 +294,17 @@ class Evaluation:
             budget_seconds=dict(self.budget_seconds),
         )
 
+    @property
+    def csv_path(self) -> Path | None:
+        """The summary CSV, named after the run so that a download says which run it holds."""
+        return self.out_dir / f"{self.out_dir.name}-summary.csv" if self.out_dir else None
+
     def save_summary(self) -> EvalResult:
-        """Write summary.json and summary.csv for what has been evaluated so far."""
+        """Write summary.json and the summary CSV for what has been evaluated so far."""
         result = self.result()
         if self.out_dir:
             (self.out_dir / "summary.json").write_text(json.dumps(result.to_json(), indent=1, ensure_ascii=False))
-            with open(self.out_dir / "summary.csv", "w", newline="", encoding="utf-8") as fh:
-                writer = csv.DictWriter(fh, fieldnames=TABLE_COLUMNS, lineterminator="\n")
-                writer.writeheader()
-                writer.writerows(result.rows())
+            result.csv_frame().to_csv(self.csv_path, index=False, lineterminator="\n")
         return result
 
 

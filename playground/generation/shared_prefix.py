@@ -2,7 +2,7 @@
 
 When `Engine.generate_batch` draws n samples per prompt, the cache rows of one prompt hold n identical copies of the
 prompt's keys and values. Plain attention reads all n copies at every decoding step; on CPU, decoding a tiny model is
-bound by exactly that memory traffic (16 samples of a 500-token puzzle: ~57 MB per step against ~1 MB of weights).
+bound by exactly that memory traffic (the copies of a long prompt weigh far more than the model's weights).
 This attention computes the prompt part once per group — the group's n queries against one copy of the prompt's
 keys — and the generated part per row, then takes one softmax over both, so the result is the same attention.
 

@@ -49,8 +49,8 @@ CLAUSE_TOKENS = [
 ]
 RELATION_TOKENS = [f" is to the {d} of" for d in ("Northeast", "Northwest", "Southwest", "Southeast")]
 # A 3SAT clause label with its colon and space, "c4: ", as the prompt writes it before the clause: the clause is then
-# the token right after a unique one (with "c4", ":", " " it was three tokens away, and a 4-layer model mis-copied
-# clauses into its table). Level-1 formulas have at most 32 clauses.
+# the token right after a unique one, the look-up a small model copies reliably. Level-1 formulas have at most 32
+# clauses.
 CLAUSE_LABEL_TOKENS = [f"c{i}: " for i in range(1, 41)]
 FIXED_TOKENS = (
     THINK_TOKENS
