@@ -1,8 +1,8 @@
 """Loading and unloading models: presets, hub ids or local folders; 4-bit NF4 / 8-bit / full precision; CUDA or CPU.
 
 The hub is checked once with a short TCP probe so an unreachable hub fails in about a second (not after the hub
-client's long series of retries); offline, only local folders and the local cache are used, and the caller may fall back to the embedded
-default model.
+client's long series of retries); offline, only local folders and the local cache are used, and the caller may fall
+back to the embedded default model.
 """
 
 from __future__ import annotations
