@@ -10,6 +10,8 @@ import pytest
 from playwright import sync_api as playwright
 from ui_helpers import set_number
 
+expect = playwright.expect
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
 VERDICT = ".verdict-correct, .verdict-wrong, .verdict-unparseable"
@@ -61,6 +63,81 @@ def test_race_on_sat_shows_two_verdicts_and_drawings(page, artifacts):
     expect(page.locator("#puzzle-prompt")).to_contain_text("seed 3")
 
 
+def _pick(page, family: str, level: int, seed: int) -> None:
+    """Choose a puzzle with the family, level and seed widgets, and wait until the prompt shows it."""
+    page.locator("#family input").click()
+    page.get_by_role("option", name=re.compile(re.escape(family))).click()
+    page.locator("#level input").click()
+    page.get_by_role("option", name=re.compile(rf"(^|\s){level} · ")).click()
+    set_number(page, "#puzzle-seed", seed)
+    expect(page.locator("#puzzle-prompt")).to_contain_text(f"level {level} · seed {seed}", timeout=15_000)
+    page.wait_for_timeout(500)  # the drawing arrives with the prompt; let plotly draw it
+
+
+def _drawn(page) -> str:
+    """Every text of the puzzle's drawing (title, legend, labels)."""
+    return page.locator("#puzzle-plot .js-plotly-plot").text_content()
+
+
+def test_the_puzzle_view_reveals_no_solution_until_asked(page, artifacts):
+    from playground.puzzles import generate
+    from playground.puzzles import math_problems as mp
+
+    expect = playwright.expect
+    tsp = generate("tsp", 1, 1)
+    _pick(page, "Travelling salesperson", 1, 1)
+    assert "optimal" not in _drawn(page)  # no optimal tour, no "optimal (24)" legend
+    expect(page.locator("#puzzle-reference")).not_to_be_visible()
+    page.locator("#show-solution input").check()
+    expect(page.locator("#puzzle-plot")).to_contain_text(f"optimal ({tsp.data['optimal_length']})", timeout=10_000)
+    page.screenshot(path=str(artifacts / "puzzles_tsp_solution.png"), full_page=True)
+    set_number(page, "#puzzle-seed", 2)  # a new puzzle hides the solution again
+    expect(page.locator("#puzzle-prompt")).to_contain_text("seed 2", timeout=15_000)
+    expect(page.locator("#show-solution input")).not_to_be_checked()
+    page.wait_for_timeout(500)
+    assert "optimal" not in _drawn(page)
+
+    spatial = generate("spatial_map", 4, 3)
+    _pick(page, "Spatial map", 4, 3)
+    q = spatial.data["question"]
+    assert f"{q['answer']}. {q['answer_text']}" not in _drawn(page)
+    cal = next(generate("calendar", 2, s) for s in range(20) if generate("calendar", 2, s).data["solution"])
+    _pick(page, "Calendar planning", 2, cal.seed)
+    assert cal.data["solution"] not in _drawn(page) and "reference" not in _drawn(page)
+    math = generate("math", 3, 2)
+    _pick(page, "Math", 3, 2)
+    _, steps, answer = mp.solve(math.data)
+    drawn = _drawn(page)
+    assert not any(step in drawn for step in steps) and f"answer {answer}" not in drawn
+    page.screenshot(path=str(artifacts / "puzzles_math_fresh.png"), full_page=True)
+
+
+def test_a_new_puzzle_clears_the_panels(page):
+    expect = playwright.expect
+
+    def race_then_check_cleared(change) -> None:
+        page.locator("#run-both").click()
+        expect(page.locator("#verdict-a").locator(VERDICT)).to_be_visible(timeout=45_000)
+        expect(page.locator("#verdict-b").locator(VERDICT)).to_be_visible(timeout=45_000)
+        expect(page.locator("#plot-a .js-plotly-plot")).to_be_visible()
+        change()
+        for name in ("a", "b"):  # no verdict, chat, status or answer drawing of the old puzzle remains
+            expect(page.locator(f"#verdict-{name}")).to_contain_text("No verdict yet", timeout=15_000)
+            expect(page.locator(f"#chat-{name} .message-row")).to_have_count(0)
+            expect(page.locator(f"#plot-{name}")).to_be_hidden()
+            expect(page.locator(f"#status-{name}")).to_have_text("")
+
+    _pick(page, "Maze", 1, 4)
+    for name in ("a", "b"):
+        set_number(page, f"#think-{name}", 16)
+        if not page.locator(f"#answer-{name}").is_visible():
+            page.locator(f"#panel-{name}").get_by_text("More settings").click()
+        set_number(page, f"#answer-{name}", 24)
+    race_then_check_cleared(lambda: set_number(page, "#puzzle-seed", 5))
+    race_then_check_cleared(lambda: _pick(page, "Maze", 2, 5))
+    race_then_check_cleared(lambda: _pick(page, "3SAT", 1, 5))
+
+
 def test_stop_ends_a_long_race(page):
     expect = playwright.expect
     set_number(page, "#puzzle-seed", 3)  # the previous test may have left an invalid seed behind
@@ -82,6 +159,8 @@ def test_stop_ends_a_long_race(page):
         assert thought < 8000  # cut short: without Stop it could not end before 8,000
         expect(page.locator(f"#chat-{name}")).to_contain_text("(stopped)")
     expect(page.locator("#status-a")).to_contain_text("stopped")
+    page.locator("#stop-race").click()  # with nothing running, Stop says so on the page
+    expect(page.locator(".toast-body").filter(has_text="Nothing is running")).to_be_visible(timeout=10_000)
 
 
 def test_race_api_endpoint(app_url):

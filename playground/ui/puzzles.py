@@ -1,16 +1,15 @@
 """The Puzzles tab: pick a benchmark puzzle, then race two configured panels on it side by side.
 
-Layout and wiring only: puzzles come from `playground.puzzles`, the race (threads, engines, verification) from
-`playground.evaluation.race`, its verdict boxes from `playground.ui.verdict`. Named API endpoints: /race,
-/stop_race.
+Layout and wiring only: puzzles come from `playground.puzzles`, what is shown of one from `playground.ui.puzzle_views`,
+the race (threads, engines, verification) from `playground.evaluation.race`, its verdict boxes from
+`playground.ui.verdict`. The drawing shows the puzzle alone until its solution is asked for; a new puzzle clears the
+panels (and stops a race on the old one). Named API endpoints: /race, /stop_race.
 """
 
 from __future__ import annotations
 
-import html
 import random
 from dataclasses import dataclass
-from typing import Any
 
 import gradio as gr
 
@@ -20,15 +19,29 @@ from playground.models.adapters import find_adapters
 from playground.models.loading import ModelLoadError
 from playground.models.presets import choices, recommended_temperature
 from playground.puzzles import Instance, PuzzleConfigError, families, generate
-from playground.ui.drawings import draw
+from playground.ui.puzzle_views import (
+    RANDOM_SEEDS,
+    family_choices,
+    figure,
+    known_family,
+    level_choices,
+    make_instance,
+    panel_config,
+    prompt_html,
+    reference_markdown,
+)
 from playground.ui.state import AppState, OnShow
 from playground.ui.verdict import IDLE_HTML, RUNNING_HTML, current_model_line, error_html, verdict_html
-from playground.ui.widgets import ANSWER_MAX, MODES, THINK_MAX, budget_slider, read_budgets, read_seed
+from playground.ui.widgets import ANSWER_MAX, MODES, THINK_MAX, budget_slider
 
 DEFAULT_FAMILY = "maze"
-RANDOM_SEEDS = 100_000  # "Random seed" and a race on seed -1 draw a puzzle seed below this
-PLOT_LAYOUT = dict(height=360, margin=dict(l=10, r=10, t=56, b=10), title_font_size=13)
 SHARED = ("think_budget", "budget_mode", "temperature", "min_think", "answer_budget")  # what Base vs adapter copies
+# "Run both" brings the panels into view when they start below the fold (at 420 px they always do)
+SCROLL_TO_PANELS = """() => {
+  const panel = document.querySelector('#panel-a');
+  if (panel && panel.getBoundingClientRect().top > window.innerHeight * 0.4)
+    panel.scrollIntoView({behavior: 'smooth', block: 'start'});
+}"""
 
 
 @dataclass
@@ -47,53 +60,18 @@ class PanelWidgets:
         """How the panel's inputs are named in the /race API: a_model, a_think_budget, …"""
         return f"{self.name.lower()}_"
 
-
-def panel_config(name: str, values: dict[str, Any]) -> PanelConfig:
-    """One panel's widget values (keyed by PanelConfig field) → PanelConfig; ValueError naming the panel."""
-    config = PanelConfig(
-        model=(values["model"] or "").strip(),
-        adapter=(values["adapter"] or "").strip() or None,
-        budget_mode=values["budget_mode"],
-        temperature=float(values["temperature"]),
-        seed=read_seed(values["seed"], f"Panel {name}: the sampling seed"),
-        **read_budgets(values),
-    )
-    config.validate(name)
-    return config
+    def cleared(self) -> dict:
+        """Updates that empty the panel's outputs (a new puzzle)."""
+        return {
+            self.chatbot: [],
+            self.status: "",
+            self.verdict: IDLE_HTML,
+            self.plot: gr.update(value=None, visible=False),
+        }
 
 
-def _level_choices(family: str) -> list[tuple[str, int]]:
-    return [(f"{lv} · {text}", lv) for lv, text in families()[family].levels.items()]
-
-
-def _instance(values: dict[str, Any]) -> Instance:
-    """The puzzle the family, level and puzzle seed widgets name (seed -1: a random one)."""
-    seed = read_seed(values["puzzle_seed"], "The puzzle seed")
-    if values["family"] not in families():
-        raise PuzzleConfigError(f"Unknown puzzle family {values['family']!r}.")
-    seed = random.randrange(RANDOM_SEEDS) if seed is None else seed
-    return generate(values["family"], int(values["level"] or 1), seed)
-
-
-def _figure(instance: Instance, answer: str | None = None):
-    fig = draw(instance, answer)
-    fig.update_layout(**PLOT_LAYOUT)
-    return fig
-
-
-def _puzzle_views(instance: Instance) -> tuple[str, object, str]:
-    """Prompt block, drawing, and the reference answer with the solver's trace."""
-    prompt = (
-        f"<div style='font-weight:600;margin-bottom:6px'>{html.escape(families()[instance.family].title)} · level "
-        f"{instance.level} · seed {instance.seed}</div><pre style='white-space:pre-wrap;margin:0;padding:10px 12px;"
-        f"border-radius:8px;background:#f6f7f9;font-size:13px;line-height:1.35;color:#111827'>"
-        f"{html.escape(instance.prompt)}</pre>"
-    )
-    trace = families()[instance.family].trace(instance)
-    reference = (
-        f"**Reference answer**\n\n```text\n{instance.reference}\n```\n\n**Solver trace**\n\n```text\n{trace}\n```"
-    )
-    return prompt, _figure(instance), reference
+def _key(instance: Instance) -> tuple[str, int, int]:
+    return instance.family, instance.level, instance.seed
 
 
 def _panel(name: str, think: int, state: AppState) -> PanelWidgets:
@@ -136,7 +114,8 @@ def _panel(name: str, think: int, state: AppState) -> PanelWidgets:
                 )
         chatbot = gr.Chatbot(
             label=f"Panel {name}",
-            height=360,
+            min_height=160,  # compact while empty: on a phone panel B follows panel A closely
+            max_height=400,
             allow_tags=False,
             elem_id=f"chat-{key}",
             show_label=False,
@@ -144,33 +123,34 @@ def _panel(name: str, think: int, state: AppState) -> PanelWidgets:
         )
         status = gr.Markdown("", elem_id=f"status-{key}")
         verdict = gr.HTML(IDLE_HTML, elem_id=f"verdict-{key}")
-        plot = gr.Plot(label=f"Panel {name}'s answer on the puzzle", elem_id=f"plot-{key}")
+        plot = gr.Plot(label=f"Panel {name}'s answer on the puzzle", elem_id=f"plot-{key}", visible=False)
     return PanelWidgets(name, w, chatbot, status, verdict, plot)
 
 
 def build_puzzles_tab(state: AppState) -> OnShow:
     """Lay out the Puzzles tab and wire its events. Returns what to refresh when the tab is shown (the 'current'
-    model line, the adapter pickers)."""
+    model line, the family picker's marks, the adapter pickers)."""
     pool = EnginePool(state.engine, state.quant, state.device, state.offline)
-    fams = families()
-    first = DEFAULT_FAMILY if DEFAULT_FAMILY in fams else next(iter(fams))
-    prompt_md, drawing, reference_md = _puzzle_views(generate(first, 1, 1))
     info = state.engine.describe()
+    first = known_family(info, DEFAULT_FAMILY if DEFAULT_FAMILY in families() else next(iter(families())))
+    opening = generate(first, 1, 1)
+    displayed: dict[str, tuple[str, int, int]] = {}  # per session: the puzzle its panels belong to
 
     with gr.Row(equal_height=True):
         family = gr.Dropdown(
-            [(f.title, n) for n, f in fams.items()], value=first, label="Puzzle family", scale=2, elem_id="family"
+            family_choices(info), value=first, label="Puzzle family", scale=2, min_width=260, elem_id="family"
         )
-        level = gr.Dropdown(_level_choices(first), value=1, label="Level", scale=3, elem_id="level")
+        level = gr.Dropdown(level_choices(first), value=1, label="Level", scale=3, min_width=300, elem_id="level")
         seed = gr.Number(1, precision=0, label="Puzzle seed (-1 = random)", scale=1, elem_id="puzzle-seed")
         shuffle = gr.Button("Random seed", scale=0, min_width=140, elem_id="random-seed")
     with gr.Row():
         with gr.Column(scale=1):
-            prompt = gr.HTML(prompt_md, elem_id="puzzle-prompt", max_height=440)
+            prompt = gr.HTML(prompt_html(opening), elem_id="puzzle-prompt", max_height=440)
         with gr.Column(scale=1):
-            puzzle_plot = gr.Plot(drawing, label="The puzzle", elem_id="puzzle-plot")
+            puzzle_plot = gr.Plot(figure(opening), label="The puzzle", elem_id="puzzle-plot")
+            solution = gr.Checkbox(False, label="Show the solution on the drawing", elem_id="show-solution")
     with gr.Accordion("Show reference answer and solver trace", open=False):
-        reference = gr.Markdown(reference_md, elem_id="puzzle-reference")
+        reference = gr.Markdown(reference_markdown(opening), elem_id="puzzle-reference")
     with gr.Row(equal_height=True):
         current = gr.Markdown(current_model_line(info), elem_id="puzzles-current")
         pair = gr.Button(
@@ -184,23 +164,35 @@ def build_puzzles_tab(state: AppState) -> OnShow:
     with gr.Row():
         run = gr.Button("▶ Run both", variant="primary", elem_id="run-both", scale=3)
         stop = gr.Button("Stop", variant="stop", elem_id="stop-race", scale=1)
-    with gr.Row(equal_height=False):
+    with gr.Row(equal_height=False, elem_id="panels"):
         panels = [_panel("A", 64, state), _panel("B", 512, state)]
     a, b = panels
 
     puzzle = {"family": family, "level": level, "puzzle_seed": seed}
-    views = [prompt, puzzle_plot, reference]
+    views = [seed, prompt, puzzle_plot, reference, solution, *[w for p in panels for w in p.cleared()]]
 
-    def show(**values):
+    def show(request: gr.Request, **values):
+        """Show the puzzle the widgets name; a new one (not a repeat of the shown one) clears the panels, hides the
+        solution again and stops a race on the old one."""
+        session = f"{request.session_hash or 'api'}:puzzles"
         try:
-            return _puzzle_views(_instance(values))
+            instance = make_instance(values)
         except (PuzzleConfigError, ValueError) as err:
             gr.Warning(str(err))
-            return gr.skip(), gr.skip(), gr.skip()
+            return {seed: gr.skip()}
+        out = {prompt: prompt_html(instance), reference: reference_markdown(instance)}
+        if values["puzzle_seed"] != instance.seed:  # -1: the box shows the seed drawn
+            out[seed] = instance.seed
+        if displayed.get(session) == _key(instance):
+            return out
+        displayed[session] = _key(instance)
+        state.stop(session)
+        out |= {puzzle_plot: figure(instance), solution: False}
+        return out | {k: v for p in panels for k, v in p.cleared().items()}
 
-    def on_family(**values):
-        levels = _level_choices(values["family"])
-        return gr.update(choices=levels, value=levels[0][1]), *show(**values, level=levels[0][1])
+    def on_family(request: gr.Request, **values):
+        levels = level_choices(values["family"])
+        return {level: gr.update(choices=levels, value=levels[0][1])} | show(request, **values, level=levels[0][1])
 
     family.change(
         on_family, inputs_kwargs={"family": family, "puzzle_seed": seed}, outputs=[level, *views], api_name=False
@@ -209,10 +201,17 @@ def build_puzzles_tab(state: AppState) -> OnShow:
     seed.change(show, inputs_kwargs=puzzle, outputs=views, api_name=False)
     shuffle.click(lambda: random.randrange(RANDOM_SEEDS), None, seed, api_name=False, queue=False)
 
+    def on_solution(request: gr.Request, show_solution: bool, **values):
+        key = displayed.get(f"{request.session_hash or 'api'}:puzzles")
+        instance = generate(*key) if key else make_instance(values)
+        return figure(instance, solution=show_solution)
+
+    solution.input(on_solution, inputs_kwargs={"show_solution": solution} | puzzle, outputs=puzzle_plot, api_name=False)
+
     def on_race(request: gr.Request, **values):
         session = f"{request.session_hash or 'api'}:puzzles"
         try:
-            instance = _instance(values)
+            instance = make_instance(values)
             configs = [
                 panel_config(p.name, {k.removeprefix(p.prefix): v for k, v in values.items() if k.startswith(p.prefix)})
                 for p in panels
@@ -226,12 +225,17 @@ def build_puzzles_tab(state: AppState) -> OnShow:
             gr.Warning("A race is already running: press Stop first.")
             yield {seed: gr.skip()}
             return
+        key = displayed[session] = _key(instance)
         try:
             yield {seed: instance.seed} | {
-                w: v for p in panels for w, v in ((p.chatbot, []), (p.verdict, RUNNING_HTML), (p.plot, None))
+                w: v for p in panels for w, v in (p.cleared() | {p.verdict: RUNNING_HTML}).items()
             }
             ends: dict[str, dict] = {}
-            for update in race(pool, instance, *configs, stop=stop_event):
+            updates = race(pool, instance, *configs, stop=stop_event)
+            for update in updates:
+                if displayed.get(session) != key:
+                    updates.close()  # another puzzle was picked: its panels are cleared, this race is over
+                    return
                 for note in update.notices:
                     gr.Info(note)
                 yield _render(update, panels, configs, instance, ends) | ({seed: instance.seed} if update.done else {})
@@ -248,7 +252,8 @@ def build_puzzles_tab(state: AppState) -> OnShow:
     race_inputs = puzzle | {p.prefix + k: w for p in panels for k, w in p.inputs.items()}
     race_outputs = [seed, *[w for p in panels for w in (p.chatbot, p.status, p.verdict, p.plot)]]
     run.click(on_race, inputs_kwargs=race_inputs, outputs=race_outputs, api_name="race", concurrency_limit=None)
-    stop.click(on_stop, None, None, api_name="stop_race", queue=False)
+    run.click(None, js=SCROLL_TO_PANELS, api_name=False, queue=False)
+    stop.click(on_stop, None, None, api_name="stop_race", concurrency_limit=None)  # queued: its toast reaches the page
 
     def on_pair(**values):
         # panel A: the plain base by name; panel B: 'current' (base + adapter); the same settings and sampling seed
@@ -277,9 +282,9 @@ def build_puzzles_tab(state: AppState) -> OnShow:
         info = state.engine.describe()
         adapters = gr.update(choices=["", *find_adapters(state.runs_dir)])
         paired = gr.update(visible=info is not None and info.base_name is not None)
-        return current_model_line(info), paired, adapters, adapters
+        return current_model_line(info), paired, adapters, adapters, gr.update(choices=family_choices(info))
 
-    return OnShow(on_show, [current, pair, a.inputs["adapter"], b.inputs["adapter"]])
+    return OnShow(on_show, [current, pair, a.inputs["adapter"], b.inputs["adapter"], family])
 
 
 def _render(
@@ -302,7 +307,7 @@ def _render(
                     widgets.status: f"{model}{stats.tokens_per_s:,.0f} tokens/s"
                     + (" · stopped" if stats.stopped else ""),
                     widgets.verdict: verdict_html(panel.result.verdict, stats, config.think_budget),
-                    widgets.plot: _figure(instance, panel.result.answer),
+                    widgets.plot: gr.update(value=figure(instance, panel.result.answer), visible=True),
                 }
             else:
                 ends[widgets.name] = {widgets.verdict: error_html(panel.error or "no result")}
