@@ -64,6 +64,27 @@ class SFTConfig:
         return Path(self.output_dir)
 
 
+SMALL_MODEL_PARAMS = 50_000_000  # below this, a model is a small from-scratch demo (the embedded tiny reasoner)
+SMALL_MODEL_DEFAULTS = {
+    "num_examples": 128,  # 32 steps at batch 4: a minute or two on a laptop CPU
+    "learning_rate": 5e-3,  # LoRA on a few-million-parameter model needs a larger step to change its answers
+    "max_seq_len": 1024,  # its level-1 traces are shorter
+}
+
+
+def model_defaults(families: list[str] | None, params: int = 0) -> SFTConfig:
+    """The defaults that fit the model to train: its own puzzle families (`families`, as `ModelInfo.families`; None
+    for a general model: all families — training a model on families it never saw first makes it worse), and for a
+    small model (`params` below SMALL_MODEL_PARAMS) a short run with a learning rate that changes its answers."""
+    from playground.puzzles import families as known
+
+    cfg = SFTConfig(puzzle_families=[f for f in families or [] if f in known()])
+    if 0 < params < SMALL_MODEL_PARAMS:
+        for key, value in SMALL_MODEL_DEFAULTS.items():
+            setattr(cfg, key, value)
+    return cfg
+
+
 def load_config(path: str | Path) -> SFTConfig:
     """Read and check a YAML config; unknown keys and wrong types raise ConfigError naming the field."""
     path = Path(path)

@@ -14,16 +14,16 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from playground.evaluation.compare import CompareConfig, compare_adapter, default_config
 from playground.generation.backend import ModelInfo
 from playground.models.adapters import adapter_label
 from playground.puzzles import families
 from playground.ui.charts import loss_figure
 from playground.ui.state import AppState
+from playground.ui.train_compare import build_compare_section
 from training.data import find_eval_results
 from training.preflight import check_data, estimate_memory
 from training.runner import RunnerError, TrainRunner
-from training.sft_config import SFTConfig, config_from_dict
+from training.sft_config import SFTConfig, config_from_dict, model_defaults
 
 POLL_S = 2.0
 SOURCES = [
@@ -35,6 +35,18 @@ DEMO_TEXT = """### Training is disabled in this demo
 This shared demo has no GPU of its own to spare. Run the playground on your machine
 (`python app.py`) to fine-tune a model with LoRA/QLoRA on verified puzzle traces or your own JSONL:
 `python -m training.sft runs/<name>/config.yaml` does the same from a terminal."""
+# Keeps the log tail's newest line in view as lines arrive, unless the reader scrolled up to read older ones.
+FOLLOW_LOG_JS = """() => {
+  const t = document.querySelector('#train-log textarea');
+  if (!t) return;
+  if (t.dataset.follow === undefined) {
+    t.dataset.follow = '1';
+    t.addEventListener('scroll', () => {
+      t.dataset.follow = t.scrollHeight - t.scrollTop - t.clientHeight < 8 ? '1' : '0';
+    });
+  }
+  if (t.dataset.follow === '1') setTimeout(() => { t.scrollTop = t.scrollHeight; }, 50);
+}"""
 HINT = (
     "Runs train in a separate process (`python -m training.sft`); one at a time per machine. **Stop** "
     "finishes the current step and saves the adapter; **Kill** ends it at once without saving."
@@ -42,12 +54,20 @@ HINT = (
 
 
 def _new_name() -> str:
+    """A fresh default run name (the form computes one on every page load and after every launch)."""
     return time.strftime("sft-%m%d-%H%M%S")
 
 
-def _puzzle_choices() -> tuple[list[str], list[int]]:
+def defaults_for(state: AppState) -> SFTConfig:
+    """The form's defaults for the model the app serves now: its own puzzle families, hyperparameters that fit."""
+    info = state.engine.describe()
+    return model_defaults(info.families if info else None, info.params if info else 0)
+
+
+def _puzzle_choices() -> tuple[list[tuple[str, str]], list[int]]:
+    """(title, name) of every puzzle family, and every level any family has."""
     fams = families()
-    return list(fams), sorted({lv for fam in fams.values() for lv in fam.levels})
+    return [(f.title, n) for n, f in fams.items()], sorted({lv for fam in fams.values() for lv in fam.levels})
 
 
 def _duration(seconds: float | None) -> str:
@@ -117,12 +137,19 @@ def config_from_widgets(values: dict[str, Any]) -> SFTConfig:
     return config_from_dict(v)
 
 
-def _hyperparameter_widgets(d: SFTConfig) -> dict[str, Any]:
-    """Hyperparameter inputs keyed by SFTConfig field, with the field's help as the info line."""
+def _hyperparameter_widgets(d: SFTConfig, state: AppState) -> dict[str, Any]:
+    """Hyperparameter inputs keyed by SFTConfig field, with the field's help as the info line. Their values are
+    computed on page load from the loaded model's defaults (`defaults_for`)."""
     help_ = {k: f.metadata["help"] for k, f in SFTConfig.__dataclass_fields__.items()}
 
     def num(key: str, label: str, **kw: Any) -> gr.Number:
-        return gr.Number(getattr(d, key), label=label, info=help_[key], elem_id="train-" + key.replace("_", "-"), **kw)
+        return gr.Number(
+            lambda: getattr(defaults_for(state), key),
+            label=label,
+            info=help_[key],
+            elem_id="train-" + key.replace("_", "-"),
+            **kw,
+        )
 
     w: dict[str, Any] = {}
     with gr.Row():
@@ -164,23 +191,34 @@ def build_train_tab(state: AppState) -> None:
     runner = TrainRunner(state.runs_dir)
     fam_names, level_choices = _puzzle_choices()
     d = SFTConfig()
+    # values computed on each page load: a fresh run name, and defaults for the model loaded at that moment
+    fresh = {
+        "families": lambda: defaults_for(state).puzzle_families or [n for _, n in fam_names],
+        "examples": lambda: defaults_for(state).num_examples,
+    }
     w: dict[str, Any] = {}  # widget per config field: one place maps the form to SFTConfig
 
     gr.Markdown(HINT)
     with gr.Row():
         with gr.Column(scale=2):
-            w["name"] = gr.Textbox(_new_name(), label="Run name", elem_id="train-name")
+            w["name"] = gr.Textbox(_new_name, label="Run name", elem_id="train-name")
             w["base_model"] = gr.Textbox(
-                state.default_model,
+                lambda: state.default_model,
                 label="Base model (folder, hub id or preset)",
                 elem_id="train-base",
             )
             w["data_source"] = gr.Radio(SOURCES, value="puzzles", label="Training data", elem_id="train-source")
             with gr.Group(visible=True) as puzzle_box:
-                w["puzzle_families"] = gr.CheckboxGroup(fam_names, value=fam_names, label="Puzzle families")
+                w["puzzle_families"] = gr.CheckboxGroup(
+                    fam_names,
+                    value=fresh["families"],
+                    label="Puzzle families",
+                    info="Default: the families the loaded model was trained on (new ones start from scratch)",
+                    elem_id="train-families",
+                )
                 w["puzzle_levels"] = gr.CheckboxGroup(level_choices, value=[1], label="Levels")
                 w["num_examples"] = gr.Number(
-                    d.num_examples, precision=0, minimum=1, label="Examples", elem_id="train-num-examples"
+                    fresh["examples"], precision=0, minimum=1, label="Examples", elem_id="train-num-examples"
                 )
             with gr.Group(visible=False) as upload_box:
                 w["upload"] = gr.File(
@@ -197,7 +235,7 @@ def build_train_tab(state: AppState) -> None:
             data_msg = gr.Markdown(elem_id="train-data-msg")
             data_table = gr.Dataframe(visible=False, interactive=False, wrap=True, max_height=260)
             with gr.Accordion("Hyperparameters", open=False):
-                w.update(_hyperparameter_widgets(d))
+                w.update(_hyperparameter_widgets(d, state))
             mem_btn = gr.Button("Estimate memory", size="sm")
             mem_msg = gr.Markdown(elem_id="train-memory")
             with gr.Row():
@@ -222,21 +260,7 @@ def build_train_tab(state: AppState) -> None:
         pick = gr.Dropdown([], label="Adapter", scale=3, allow_custom_value=True, elem_id="train-adapter")
         use_btn = gr.Button("Use this adapter", scale=1, elem_id="train-use")
     use_msg = gr.Markdown(elem_id="train-use-msg")
-    with gr.Accordion("Before/after evaluation on held-out puzzles", open=False, elem_id="train-compare-box"):
-        gr.Markdown(
-            "The base and the base + adapter answer the same puzzles with the same sampling seed. Puzzle seeds "
-            "start at 0; built-in training data uses seeds from 100000, so these puzzles are held out."
-        )
-        c0 = CompareConfig()
-        with gr.Row():
-            cmp_family = gr.Dropdown(fam_names, value=c0.family, label="Puzzle family", elem_id="train-cmp-family")
-            cmp_level = gr.Dropdown(level_choices, value=c0.level, label="Level", elem_id="train-cmp-level")
-            cmp_puzzles = gr.Number(c0.puzzles, precision=0, minimum=1, label="Puzzles", elem_id="train-cmp-puzzles")
-            cmp_samples = gr.Number(c0.samples, precision=0, minimum=1, label="Samples per puzzle")
-            cmp_budget = gr.Number(c0.think_budget, precision=0, minimum=0, label="Thinking budget (tokens)")
-        cmp_btn = gr.Button("Evaluate before/after", elem_id="train-compare")
-        cmp_msg = gr.Markdown(elem_id="train-compare-msg")
-        cmp_table = gr.Dataframe(visible=False, interactive=False, elem_id="train-compare-table")
+    build_compare_section(state, pick, fam_names, level_choices, lambda: defaults_for(state).puzzle_families)
     timer = gr.Timer(POLL_S)
     watched = gr.State(None)  # the run this page shows when none is active (e.g. the one it just finished)
     shown_plot, runs_sig = gr.State(""), gr.State("")  # what is on screen, to redraw only on change
@@ -268,10 +292,13 @@ def build_train_tab(state: AppState) -> None:
 
     def on_launch(**values):
         try:
-            status = runner.launch(config_from_widgets(values))
+            cfg = config_from_widgets(values)
+            asked, cfg.name = cfg.name, runner.free_name(cfg.name)  # a taken name gets a free -2, -3, … suffix
+            status = runner.launch(cfg)
         except (RunnerError, ValueError) as exc:
             return f"**Not launched:** {exc}", gr.skip(), gr.skip()
-        return f"Launched **{status['name']}**.", status["name"], _new_name()
+        renamed = f" (a run named {asked} already exists)" if cfg.name != asked else ""
+        return f"Launched **{status['name']}**{renamed}.", status["name"], _new_name()
 
     def on_stop():
         active = runner.active()
@@ -317,39 +344,12 @@ def build_train_tab(state: AppState) -> None:
             return f"Could not load the adapter: {exc}"
         return adapter_loaded_message(state.engine.describe())
 
-    def on_pick(path: str | None):
-        if not path:
-            return gr.skip(), gr.skip()
-        cfg = default_config(path)  # what the run trained on
-        return cfg.family, cfg.level
-
-    def on_compare(progress=gr.Progress(), **values):
-        path = values["adapter"]
-        if not path:
-            return "Pick a finished run's adapter first.", gr.skip()
-
-        def report(done: int, total: int, message: str) -> None:
-            progress(done / max(total, 1), desc=message)
-
-        try:
-            cfg = default_config(
-                path,
-                family=values["family"],
-                level=int(values["level"]),
-                puzzles=int(values["puzzles"]),
-                samples=int(values["samples"]),
-            )
-            cfg.think_budget = None if values["think_budget"] is None else int(values["think_budget"])
-            result = compare_adapter(state.engine, path, cfg, state.offline, report)
-        except Exception as exc:  # any failure is shown to the user
-            return f"**Could not evaluate:** {exc}", gr.update(visible=False)
-        return result.summary(), gr.update(value=result.frame(), visible=True)
-
     w["data_source"].change(on_source, w["data_source"], [puzzle_box, upload_box, failures_box, w["failures"]])
     check_btn.click(on_check, inputs_kwargs=w, outputs=[data_msg, data_table])
     w["upload"].upload(on_check, inputs_kwargs=w, outputs=[data_msg, data_table])
     mem_btn.click(on_memory, inputs_kwargs=w, outputs=mem_msg)
     launch_btn.click(on_launch, inputs_kwargs=w, outputs=[msg, watched, w["name"]])
+    log.change(None, None, None, js=FOLLOW_LOG_JS, queue=False, show_progress="hidden")
     stop_btn.click(on_stop, None, msg)
     kill_btn.click(on_kill, None, msg)
     outputs = [
@@ -369,13 +369,3 @@ def build_train_tab(state: AppState) -> None:
     screen = {"watched": watched, "plot": shown_plot, "runs_sig": runs_sig, "adapters": shown_adapters}
     timer.tick(on_tick, inputs_kwargs=screen, outputs=outputs, show_progress="hidden")
     use_btn.click(on_use, pick, use_msg)
-    pick.change(on_pick, pick, [cmp_family, cmp_level])
-    compare = {
-        "adapter": pick,
-        "family": cmp_family,
-        "level": cmp_level,
-        "puzzles": cmp_puzzles,
-        "samples": cmp_samples,
-        "think_budget": cmp_budget,
-    }
-    cmp_btn.click(on_compare, inputs_kwargs=compare, outputs=[cmp_msg, cmp_table])
