@@ -9,7 +9,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from ui_helpers import set_number
+from ui_helpers import open_tab, set_number
 
 playwright = pytest.importorskip("playwright.sync_api")
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -20,8 +20,7 @@ expect = playwright.expect
 def page(app_url, browser):
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
     page.goto(app_url)
-    page.get_by_role("tab", name="Evaluate").click()
-    expect(page.locator("#eval-run")).to_be_visible(timeout=15_000)
+    open_tab(page, "Evaluate", "#eval-run")
     yield page
     page.close()
 
@@ -35,6 +34,9 @@ def _pick_budgets(page, wanted: set[str]) -> None:
 
 
 def test_budget_sweep_shows_table_charts_and_saves(page, artifacts):
+    header = page.locator("#eval-table [role=row]").first  # before a run: the table's own headers, not "1 2 3"
+    expect(header).to_contain_text("pass@1")
+    expect(header).not_to_contain_text("1 2 3")
     page.locator("#eval-family input").click()
     page.get_by_role("option", name=re.compile("maze", re.I)).first.click()
     set_number(page, "#eval-puzzles", 2)
@@ -59,7 +61,7 @@ def test_budget_sweep_shows_table_charts_and_saves(page, artifacts):
     for plot in ("#eval-budget-plot", "#eval-n-plot", "#eval-hist-plot"):
         expect(page.locator(f"{plot} .js-plotly-plot")).to_be_visible()
     expect(page.locator("#eval-budget-plot")).to_contain_text("average pass@1")
-    link = page.locator("#eval-csv a[href*='summary.csv']")
+    link = page.locator("#eval-csv a[href*='-summary.csv']")
     expect(link).to_be_visible()
 
     # the files the status names exist and hold 2 puzzles × 2 samples × 2 budgets records
@@ -67,10 +69,13 @@ def test_budget_sweep_shows_table_charts_and_saves(page, artifacts):
     records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert len(records) == 8 and {r["budget"] for r in records} == {0, 64}
     assert all(r["thinking_tokens"] <= r["budget"] for r in records)
-    csv_text = (out / "summary.csv").read_text()
-    assert csv_text.startswith("budget,level") and len(csv_text.splitlines()) == 3
+    csv_file = out / f"{out.name}-summary.csv"  # named after the run, in the table's units
+    csv_text = csv_file.read_text()
+    assert csv_text.startswith("model,family,temperature,budget,level") and "pass@1 %" in csv_text.splitlines()[0]
+    assert len(csv_text.splitlines()) == 3
+    assert link.get_attribute("href").endswith(csv_file.name)
     with urllib.request.urlopen(link.get_attribute("href"), timeout=10) as resp:  # the download serves that file
-        assert resp.read() == (out / "summary.csv").read_bytes()
+        assert resp.read() == csv_file.read_bytes()
     page.locator("#eval-status").scroll_into_view_if_needed()
     page.wait_for_timeout(800)  # let plotly finish drawing
     page.screenshot(path=str(artifacts / "evaluate.png"), full_page=True)
@@ -87,6 +92,7 @@ def test_stop_ends_a_long_run_and_keeps_what_was_done(page, artifacts):
     status = page.locator("#eval-status")
     expect(status).to_contain_text("budget 0: 2/2 puzzles", timeout=90_000)
     page.locator("#eval-stop").click()
+    expect(page.locator(".toast-body").filter(has_text="Stopping")).to_be_visible(timeout=10_000)  # on the page
     expect(status).to_contain_text("Stopped in", timeout=60_000)
     rows = page.locator("#eval-table [role=row]")
     expect(rows).to_have_count(2)  # header + budget 0, which was complete; the cut unlimited batch is dropped

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from playwright import sync_api as playwright
-from ui_helpers import set_number
+from ui_helpers import open_tab, set_number
 
 expect = playwright.expect
 
@@ -22,7 +22,7 @@ def page(app_url, browser):
     """The shared launched app (tests/conftest.py) in the shared Chromium, on the Puzzles tab."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(app_url)
-    page.get_by_role("tab", name="Puzzles").click()
+    open_tab(page, "Puzzles", "#run-both")
     yield page
     page.close()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from ui_helpers import open_tab
 
 from playground.models.presets import TINY_EXAMPLES, TINY_REASONER_DIR
 from playground.puzzles import families
@@ -40,7 +41,7 @@ def test_family_pickers_mark_the_families_the_model_was_not_trained_on(browser, 
     try:
         page.goto(tiny_app_url)
         for tab, picker, default in (("Puzzles", "#family", "Maze"), ("Evaluate", "#eval-family", "3SAT")):
-            page.get_by_role("tab", name=tab).click()
+            open_tab(page, tab, picker)
             expect(page.locator(f"{picker} input")).to_have_value(default)  # a family the model knows
             names = _options(page, picker)
             for name, fam in families().items():
@@ -56,7 +57,7 @@ def test_race_on_a_puzzle_the_model_solves(browser, tiny_app_url, artifacts, wid
     page = browser.new_page(viewport={"width": width, "height": 1000})
     try:
         page.goto(tiny_app_url)
-        page.get_by_role("tab", name="Puzzles").click()
+        open_tab(page, "Puzzles", "#run-both")
         page.locator("#puzzle-seed input").fill(str(seed))
         page.locator("#puzzle-seed input").press("Enter")
         expect(page.locator("#puzzle-prompt")).to_contain_text(f"seed {seed}", timeout=15_000)

@@ -4,8 +4,10 @@ check mechanics and wiring, never accuracy."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -66,8 +68,14 @@ def test_sweep_records_budgets_and_files(engine, tmp_path):
     assert summary["budgets"]["16"]["puzzles"] == 2 and summary["budgets"]["16"]["samples"] == 3
     think16 = [r["thinking_tokens"] for r in recs if r["budget"] == 16]
     assert summary["budgets"]["16"]["tokens"]["thinking"]["mean"] == pytest.approx(sum(think16) / 6)
-    assert (out / "summary.csv").read_text().splitlines()[0].startswith("budget,level,puzzles,samples,pass@1")
-    assert len((out / "summary.csv").read_text().splitlines()) == 3
+    # the CSV is the table as people read it, named after the run: rates in %, model, family and temperature
+    csv_lines = (out / "run-summary.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("model,family,temperature,budget,level,puzzles,samples,pass@1 %,pass@1 std %")
+    assert len(csv_lines) == 3 and csv_lines[1].startswith(f"{engine.describe().name},maze,")
+    rows = list(csv.DictReader(csv_lines))
+    pass16 = summary["budgets"]["16"]["pass1"]["mean"]
+    assert float(rows[1]["pass@1 %"]) == round(100 * pass16, 1) and rows[1]["budget"] == "16"
+    assert all(re.fullmatch(r"\d+(\.\d)?", r["thinking tokens"]) for r in rows)  # rounded to 0.1 at most
 
     from training.data import failure_examples  # the Train tab reads failed puzzles from this file
 
@@ -147,7 +155,7 @@ def test_cli_json_with_adapter_and_levels(tiny_dir, tmp_path):
     assert "gen" in proc.stderr  # the tqdm bar went to stderr
     lines = (out / "results.jsonl").read_text().splitlines()
     assert len(lines) == 2 * 2 * 2 * 2  # levels × puzzles × samples × budgets
-    assert (out / "summary.json").is_file() and (out / "summary.csv").is_file()
+    assert (out / "summary.json").is_file() and (out / "cli-summary.csv").is_file()
 
 
 def test_cli_defaults_are_the_config_defaults():

@@ -18,3 +18,19 @@ def set_number(page, selector: str, value: float, key: str = "Enter") -> None:
         if box.input_value() == str(value):
             break
     expect(box).to_have_value(str(value))
+
+
+def open_tab(page, name: str, ready: str, tries: int = 5) -> None:
+    """Click the tab `name` until the element `ready` inside it shows: the page restores the last tab from browser
+    storage once it has loaded, which can undo a click made before that."""
+    from playwright.sync_api import expect
+
+    for _ in range(tries - 1):
+        page.get_by_role("tab", name=name).click()
+        try:
+            expect(page.locator(ready)).to_be_visible(timeout=6_000)
+            return
+        except AssertionError:
+            continue
+    page.get_by_role("tab", name=name).click()
+    expect(page.locator(ready)).to_be_visible(timeout=30_000)

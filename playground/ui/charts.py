@@ -39,22 +39,25 @@ def empty_figure(message: str) -> go.Figure:
 
 def budget_curve(sweep: dict[str, dict[str, Any]], title: str = "Accuracy vs thinking budget") -> go.Figure:
     """Average pass@1 with a ± std band, majority vote, best-of-N and worst-of-N per budget; mean thinking tokens as
-    grey bars on a second axis (how much of each budget was used)."""
+    grey bars on a right axis (how much of each budget was used), drawn only when some response thought at all."""
     if not sweep:
         return empty_figure("No results yet")
     x = list(sweep)  # budget labels: "0", "128", ..., "unlimited"
     entries = list(sweep.values())
     mean = [_pct(e["pass1"]["mean"]) for e in entries]
     std = [_pct(e["pass1"]["std"]) or 0.0 for e in entries]
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_bar(
-        x=x,
-        y=[e["tokens"]["thinking"]["mean"] for e in entries],
-        name="thinking tokens (mean)",
-        marker_color=COLORS["tokens"],
-        opacity=0.35,
-        secondary_y=True,
-    )
+    thinking = [e["tokens"]["thinking"]["mean"] for e in entries]
+    tokens_axis = any(t and t > 0 for t in thinking)
+    fig = make_subplots(specs=[[{"secondary_y": tokens_axis}]])
+    if tokens_axis:
+        fig.add_bar(
+            x=x,
+            y=thinking,
+            name="thinking tokens (mean, right axis)",
+            marker_color=COLORS["tokens"],
+            opacity=0.35,
+            secondary_y=True,
+        )
     upper = [min(100.0, m + s) if m is not None else None for m, s in zip(mean, std)]
     lower = [max(0.0, m - s) if m is not None else None for m, s in zip(mean, std)]
     fig.add_scatter(x=x, y=upper, mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip")
@@ -93,7 +96,8 @@ def budget_curve(sweep: dict[str, dict[str, Any]], title: str = "Accuracy vs thi
     fig.update_layout(title=title, **LAYOUT)
     fig.update_xaxes(title_text="thinking budget (tokens)", type="category")
     fig.update_yaxes(title_text="accuracy (%)", range=[-2, 102], secondary_y=False)
-    fig.update_yaxes(title_text="thinking tokens", secondary_y=True, showgrid=False, rangemode="tozero")
+    if tokens_axis:
+        fig.update_yaxes(title_text="thinking tokens (grey bars)", secondary_y=True, showgrid=False, rangemode="tozero")
     return fig
 
 
@@ -117,7 +121,12 @@ def samples_curve(
             line={"color": color, "dash": dash},
         )
     if pass1 is not None:
-        fig.add_hline(y=100 * pass1, line={"color": COLORS["pass1"], "dash": "dot"}, annotation_text="average pass@1")
+        fig.add_hline(
+            y=100 * pass1,
+            line={"color": COLORS["pass1"], "dash": "dot"},
+            annotation_text="average pass@1",
+            annotation_position="top left",  # at the right end it is cut by the plot edge
+        )
     fig.update_layout(title=title, **LAYOUT)
     fig.update_xaxes(title_text="samples per puzzle (n)", dtick=1)
     fig.update_yaxes(title_text="accuracy (%)", range=[-2, 102])
@@ -125,19 +134,25 @@ def samples_curve(
 
 
 def token_histogram(records: Sequence[dict[str, Any]], kind: str = "thinking", title: str | None = None) -> go.Figure:
-    """Histogram of tokens per response (`kind`: thinking, answer or total), one overlaid colour per budget."""
+    """Histogram of tokens per response (`kind`: thinking, answer or total), one overlaid colour per budget. Bins are
+    whole tokens wide or more, about 30 across the values' range; when every response has the same count, that is
+    one bar in the middle of a narrow axis, and the title says so."""
     if not records:
         return empty_figure("No results yet")
     fig = go.Figure()
     label = lambda r: budget_label(r["budget"])
     count = lambda r: r["thinking_tokens"] + r["answer_tokens"] if kind == "total" else r[f"{kind}_tokens"]
-    top = max(count(r) for r in records)
-    size = max(1, math.ceil((top + 1) / 30))  # whole-token bins, about 30 of them, starting at 0
+    low, top = min(count(r) for r in records), max(count(r) for r in records)
+    size = max(1, math.ceil((top - low + 1) / 30))
+    bins = {"start": low - 0.5, "end": top + size, "size": size}
     for name in dict.fromkeys(label(r) for r in records):
         values = [count(r) for r in records if label(r) == name]
-        bins = {"start": -0.5, "end": top + size, "size": size}
         fig.add_histogram(x=values, name=f"budget {name}", opacity=0.6, xbins=bins)
-    fig.update_layout(title=title or f"{kind.capitalize()} tokens per response", barmode="overlay", **LAYOUT)
+    title = title or f"{kind.capitalize()} tokens per response"
+    if low == top:
+        title += f" (all {len(records)}: {low:,} tokens)"
+        fig.update_xaxes(range=[low - 5.5, low + 5.5], dtick=1)
+    fig.update_layout(title=title, barmode="overlay", **LAYOUT)
     fig.update_xaxes(title_text=f"{kind} tokens")
     fig.update_yaxes(title_text="responses")
     return fig

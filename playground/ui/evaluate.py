@@ -2,7 +2,8 @@
 
 Layout and wiring only: the run is `playground.evaluation.run.Evaluation` on the app's backend (whatever model the
 Chat tab loaded), the figures come from `playground.ui.charts`. The table and charts refresh after every batch; Stop
-ends the run at the next token and keeps what was complete. Named API endpoints: /evaluate, /stop_evaluate.
+ends the run at the next token and keeps what was complete. The family picker marks families the loaded model was not
+trained on. Named API endpoints: /evaluate, /stop_evaluate.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from typing import Any
 
 import gradio as gr
 
-from playground.evaluation.run import EvalConfig, EvalResult, Evaluation
+from playground.evaluation.run import EvalConfig, EvalResult, Evaluation, summary_frame
 from playground.generation.budgets import budget_label, parse_budgets, slider_budget
 from playground.puzzles import families, get_family
 from playground.ui import charts
-from playground.ui.state import AppState
+from playground.ui.puzzle_views import family_choices, known_family
+from playground.ui.state import AppState, OnShow
 from playground.ui.widgets import ANSWER_MAX, MODES, budget_slider
 
 BUDGET_CHOICES = [("0 (no thinking)", "0"), *((str(b), str(b)) for b in (64, 128, 256, 512, 1024, 2048))]
@@ -60,19 +62,20 @@ def _outputs(result: EvalResult, budgets: list[int | None], status: str):
         last["pass1"]["mean"] if last else None,
         title=f"Accuracy vs N (budget {budget_label(last['budget'])})" if last else "",
     )
-    table = result.frame(compact=True) if result.records else None
+    table = result.frame(compact=True)
     return status, table, charts.budget_curve(sweep), vs_n, charts.token_histogram(result.records)
 
 
-def build_evaluate_tab(state: AppState) -> None:
-    """Lay out the Evaluate tab and wire Run and Stop."""
-    fams = families()
-    first = next(iter(fams))
+def build_evaluate_tab(state: AppState) -> OnShow:
+    """Lay out the Evaluate tab and wire Run and Stop. Returns what to refresh when the tab is shown (the family
+    picker's marks: the model can change)."""
+    info = state.engine.describe()
+    first = known_family(info, next(iter(families())))
     form: dict[str, gr.components.Component] = {}
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             form["family"] = gr.Dropdown(
-                [(f.title, n) for n, f in fams.items()], value=first, label="Puzzle family", elem_id="eval-family"
+                family_choices(info), value=first, label="Puzzle family", elem_id="eval-family"
             )
             form["levels"] = gr.CheckboxGroup(label="Levels", elem_id="eval-levels", **_level_choices(first))
             form["puzzles"] = gr.Slider(1, 200, value=10, step=1, label="Puzzles per level (M)", elem_id="eval-puzzles")
@@ -104,13 +107,21 @@ def build_evaluate_tab(state: AppState) -> None:
         with gr.Column(scale=3):
             status = gr.Markdown("Pick puzzles and budgets, then **Run**.", elem_id="eval-status")
             table = gr.DataFrame(
-                label="Summary (rates in %; tokens per response, mean ± std)", elem_id="eval-table", interactive=False
+                summary_frame([], compact=True),
+                label="Summary (rates in %; tokens per response, mean ± std)",
+                elem_id="eval-table",
+                interactive=False,
             )
-            with gr.Row():
+            with gr.Row():  # side by side on a wide screen, one below the other on a phone
                 budget_plot = gr.Plot(
-                    charts.empty_figure("Run an evaluation"), elem_id="eval-budget-plot", show_label=False
+                    charts.empty_figure("Run an evaluation"),
+                    elem_id="eval-budget-plot",
+                    show_label=False,
+                    min_width=340,
                 )
-                n_plot = gr.Plot(charts.empty_figure("Run an evaluation"), elem_id="eval-n-plot", show_label=False)
+                n_plot = gr.Plot(
+                    charts.empty_figure("Run an evaluation"), elem_id="eval-n-plot", show_label=False, min_width=340
+                )
             hist_plot = gr.Plot(charts.empty_figure("Run an evaluation"), elem_id="eval-hist-plot", show_label=False)
             csv_file = gr.File(label="Summary CSV", elem_id="eval-csv", interactive=False)
 
@@ -133,15 +144,15 @@ def build_evaluate_tab(state: AppState) -> None:
             head = f"**{info.name if info else '?'}** on {config.family} level {', '.join(map(str, config.levels))}: "
             head += f"{config.puzzles} puzzles × {config.samples} samples × {len(config.budgets)} budgets"
             progress(0, desc="starting")
-            yield head + " — starting…", None, gr.skip(), gr.skip(), gr.skip(), None
+            yield head + " — starting…", summary_frame([], compact=True), gr.skip(), gr.skip(), gr.skip(), None
             for message in ev.steps():
                 progress(ev.done / ev.total, desc=message)
                 yield _outputs(ev.result(), config.budgets, f"{head} — {message} ({ev.done}/{ev.total})") + (gr.skip(),)
             result = ev.result()
             verb = "Stopped" if result.stopped else "Done"
             where = f"{verb} in {result.seconds:.1f} s. Saved to `{ev.out_dir}/` (results.jsonl, summary.json, "
-            where += "summary.csv)." if result.records else "Nothing was complete; no results."
-            csv_path = str(ev.out_dir / "summary.csv") if result.records else None
+            where += f"{ev.csv_path.name})." if result.records else "Nothing was complete; no results."
+            csv_path = str(ev.csv_path) if result.records else None
             yield _outputs(result, config.budgets, f"{head}\n\n{where}") + (csv_path,)
         except (ValueError, RuntimeError) as err:
             gr.Warning(str(err))
@@ -168,4 +179,10 @@ def build_evaluate_tab(state: AppState) -> None:
         concurrency_limit=None,
         show_progress_on=[status],
     )
-    stop.click(on_stop, None, status, api_name="stop_evaluate", queue=False)
+    # queued (with no limit, so it never waits behind the run): a toast from an unqueued event never reaches the page
+    stop.click(on_stop, None, status, api_name="stop_evaluate", concurrency_limit=None)
+
+    def on_show():
+        return gr.update(choices=family_choices(state.engine.describe()))
+
+    return OnShow(on_show, [form["family"]])
