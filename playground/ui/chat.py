@@ -25,7 +25,14 @@ from playground.ui.chat_versions import VersionNav, drop_reply, last_user_index
 from playground.ui.state import AppState, OnShow
 from playground.ui.widgets import ANSWER_MAX, MODES, THINK_MAX, budget_slider, read_budgets, read_seed
 
-STREAM_INTERVAL_S = 0.1  # at most ten page updates a second: each one re-renders the whole conversation
+STREAM_INTERVAL_S = 0.2  # at most five page updates a second: each one re-renders the whole conversation
+STREAM_CHARS_PER_S = 40_000  # and fewer as it grows, so a long thought does not keep the browser busy
+
+
+def stream_interval(history: list) -> float:
+    """Seconds between two streamed page updates for a conversation this long."""
+    return max(STREAM_INTERVAL_S, sum(len(str(m.get("content", ""))) for m in history) / STREAM_CHARS_PER_S)
+
 BUSY = "A reply is still being generated: press Stop or wait. Your message is kept in the box."
 NOTHING_TO_REGENERATE = "Nothing to regenerate yet."
 GREEDY_REPEATS = (
@@ -169,7 +176,7 @@ def build_chat_tab(state: AppState) -> OnShow:
                     gr.Info(note)
                 if update.done is not None:
                     yield render_answer(update.history), update.stats
-                elif update.notices or time.monotonic() - last >= STREAM_INTERVAL_S:
+                elif update.notices or time.monotonic() - last >= stream_interval(update.history):
                     last = time.monotonic()
                     yield update.history, update.stats
         except (ValueError, RuntimeError) as err:
@@ -266,14 +273,27 @@ def build_chat_tab(state: AppState) -> OnShow:
     save = {"fn": after_turn, "inputs": [chatbot], "outputs": [saved, export_md, export_json], "api_name": False}
     # the page's Enter clicks Send (chat_keys); submit is Gradio's own key, kept for a page without the script
     for trigger, api_name in ((send.click, "chat"), (message.submit, False)):
-        trigger(respond, inputs_kwargs=turn, outputs=outputs, api_name=api_name, concurrency_limit=None).then(
-            **save
-        ).then(**nav.record(chatbot))
+        # "multiple": a Send during a reply reaches the server, which says why it is refused (Gradio's default
+        # "once" drops the click silently)
+        trigger(
+            respond,
+            inputs_kwargs=turn,
+            outputs=outputs,
+            api_name=api_name,
+            concurrency_limit=None,
+            trigger_mode="multiple",
+            show_progress_on=[chatbot],  # never over the input: it stays usable while the reply streams
+        ).then(**save).then(**nav.record(chatbot))
     regenerate.click(
-        on_regenerate, inputs_kwargs=settings, outputs=[chatbot, stats], api_name=False, concurrency_limit=None
+        on_regenerate,
+        inputs_kwargs=settings,
+        outputs=[chatbot, stats],
+        api_name=False,
+        concurrency_limit=None,
+        trigger_mode="multiple",
     ).then(**save).then(**nav.record(chatbot))
     # queued (so its toasts reach the page) but never waiting in line behind a reply
-    stop.click(on_stop, [chatbot], [chatbot, stats], api_name="stop", concurrency_limit=None)
+    stop.click(on_stop, [chatbot], [chatbot, stats], api_name="stop", concurrency_limit=None, trigger_mode="multiple")
     clear.click(lambda: ([], "", ""), None, [chatbot, message, stats], api_name=False, queue=False).then(**save).then(
         **nav.record(chatbot)
     )
