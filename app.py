@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> None:
         css=CSS,
         head=CHAT_KEYS_HEAD,
         footer_links=["api", "gradio"],
+        allowed_paths=[str(Path(args.runs_dir).resolve())],  # CSV downloads from a runs folder outside the app's folder
     )
 
 
