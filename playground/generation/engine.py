@@ -20,6 +20,7 @@ from transformers import LogitsProcessorList, StoppingCriteriaList
 
 from playground.generation.backend import ModelInfo
 from playground.generation.batching import BatchCache
+from playground.generation.prompt import render_prompt
 from playground.generation.request import (
     AnswerDelta,
     Done,
@@ -39,17 +40,11 @@ from playground.generation.thinking import (
     ThinkSplitter,
     ThinkTags,
     count_tokens,
-    prompt_opens_think,
     split_text,
     wrapup_too_long,
 )
 from playground.models.adapters import apply_adapter, base_for, require_adapter
 from playground.models.loading import LoadedModel, load_model, unload
-
-
-def _encodable(text: str) -> str:
-    """`text` with characters UTF-8 cannot encode (lone surrogates) replaced, so every tokenizer takes it."""
-    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 class Engine:
@@ -189,60 +184,9 @@ class Engine:
 
     # ------------------------------------------------------------ prompts
     def render(self, request: GenerationRequest) -> tuple[list[int], bool, list[str]]:
-        """Render the chat with the model's template: (prompt ids, prompt opened <think>, notices).
-
-        A prompt must leave room for thinking and the answer. A system prompt longer than half of that room is cut
-        first; then the oldest turns are dropped (found by bisection, so a long history costs a few renders, not
-        one per turn); then the tail of the last message is cut. Each cut comes with a visible notice. Text that
-        cannot be encoded (lone surrogates) is replaced character by character.
-        """
-        loaded = self._require()
-        tok = loaded.tokenizer
-        system = request.system_prompt
-        if system is None:
-            system = loaded.preset.system_prompt if loaded.preset else ""
-        system = _encodable(system)
-        messages = [{"role": m["role"], "content": _encodable(m["content"])} for m in request.messages]
-        notices: list[str] = []
-        limit = loaded.context_length - min(self._new_token_need(request), loaded.context_length // 2)
-
-        system_ids = tok(system, add_special_tokens=False)["input_ids"] if system else []
-        if len(system_ids) > limit // 2:
-            keep = max(limit // 2, 1)
-            system = tok.decode(system_ids[:keep])
-            notices.append(
-                f"The system prompt was {len(system_ids):,} tokens; it was cut to its first {keep:,} tokens so the "
-                "conversation fits the model's context."
-            )
-
-        def encode(msgs: list[dict[str, str]]) -> tuple[list[int], str]:
-            full = ([{"role": "system", "content": system}] if system else []) + msgs
-            text = tok.apply_chat_template(full, tokenize=False, add_generation_prompt=True)
-            return tok(text, add_special_tokens=False)["input_ids"], text
-
-        ids, text = encode(messages)
-        if len(ids) > limit and len(messages) > 1:
-            lo, hi = 1, len(messages) - 1  # the fewest leading turns to drop so that the rest fits, or hi
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if len(encode(messages[mid:])[0]) <= limit:
-                    hi = mid
-                else:
-                    lo = mid + 1
-            messages = messages[lo:]
-            ids, text = encode(messages)
-            notices.append("Earlier turns were dropped to fit the model's context.")
-        if len(ids) > limit:
-            content = messages[-1]["content"]
-            content_ids = tok(content, add_special_tokens=False)["input_ids"]
-            keep = max(len(content_ids) - (len(ids) - limit) - 8, 1)
-            messages[-1] = {"role": messages[-1]["role"], "content": tok.decode(content_ids[:keep])}
-            ids, text = encode(messages)
-            notices.append(
-                f"Your prompt was {len(content_ids):,} tokens; it was cut to its first {keep:,} tokens to fit the "
-                f"model's context of {loaded.context_length:,} tokens (room is kept for thinking and the answer)."
-            )
-        return ids, prompt_opens_think(text, self.tag_text[0]), notices
+        """Render the chat with the model's template: (prompt ids, prompt opened <think>, notices); see `prompt.py`
+        for how a prompt too long for the context is cut."""
+        return render_prompt(self._require(), request, self._new_token_need(request), self.tag_text[0])
 
     def _new_token_need(self, request: GenerationRequest) -> int:
         loaded = self._require()
