@@ -35,6 +35,8 @@ from playground.ui.verdict import IDLE_HTML, RUNNING_HTML, current_model_line, e
 from playground.ui.widgets import ANSWER_MAX, MODES, THINK_MAX, budget_slider
 
 DEFAULT_FAMILY = "maze"
+# seconds between two redraws of the panels: each redraws both chats, and a busy browser must keep up with them
+UPDATE_INTERVAL = 0.25
 SHARED = ("think_budget", "budget_mode", "temperature", "min_think", "answer_budget")  # what Base vs adapter copies
 # "Run both" brings the panels into view when they start below the fold (at 420 px they always do)
 SCROLL_TO_PANELS = """() => {
@@ -231,7 +233,7 @@ def build_puzzles_tab(state: AppState) -> OnShow:
                 w: v for p in panels for w, v in (p.cleared() | {p.verdict: RUNNING_HTML}).items()
             }
             ends: dict[str, dict] = {}
-            updates = race(pool, instance, *configs, stop=stop_event)
+            updates = race(pool, instance, *configs, stop=stop_event, min_interval=UPDATE_INTERVAL)
             for update in updates:
                 if displayed.get(session) != key:
                     updates.close()  # another puzzle was picked: its panels are cleared, this race is over
