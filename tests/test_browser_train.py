@@ -1,7 +1,8 @@
 """The Train tab in a real browser on the launched app (`app_url`, tiny model): launch a short LoRA run on verified
-puzzle traces, watch the progress bar and the loss plot grow, see the run finish and listed, "Use this adapter" and
-find it named in the Chat tab's banner and the Puzzles tab, race base vs adapter, and run the before/after
-evaluation on held-out seeds. Screenshots: tests/artifacts/train*.png."""
+puzzle traces, watch the progress bar, the loss plot and the log tail (newest line in view, no library warnings)
+grow, see the run finish and listed, "Use this adapter" and find it named in the Chat tab's banner and the Puzzles
+tab, race base vs adapter, and run the before/after evaluation on held-out seeds (it counts the answers the adapter
+changed). Two fresh pages each Launch with the defaults and both start. Screenshots: tests/artifacts/train*.png."""
 
 from __future__ import annotations
 
@@ -30,12 +31,29 @@ def _progress(page) -> int:
     return int(value or 0)
 
 
+def _open_train_tab(browser, app_url, width: int = 1400):
+    """A fresh page on the Train tab (after the page has loaded: it may restore the last tab on load)."""
+    page = browser.new_page(viewport={"width": width, "height": 1100})
+    page.goto(app_url)
+    page.wait_for_selector("#chat-input textarea", timeout=60_000)
+    page.wait_for_timeout(500)
+    page.get_by_role("tab", name="Train").click()
+    page.wait_for_selector("#train-launch", state="visible", timeout=10_000)
+    return page
+
+
+def _log_state(page) -> dict:
+    """The log tail's text and whether its newest (last) line is scrolled into view."""
+    return page.evaluate(
+        "() => { const t = document.querySelector('#train-log textarea');"
+        " return {text: t.value, bottom: t.scrollHeight - t.scrollTop - t.clientHeight <= 4}; }"
+    )
+
+
 def test_train_run_use_adapter_and_compare(app_url, browser, artifacts, tiny_dir):
     base = str(tiny_dir)  # the model the shared app was started with
     expect = playwright.expect
-    page = browser.new_page(viewport={"width": 1400, "height": 1100})
-    page.goto(app_url)
-    page.get_by_role("tab", name="Train").click()
+    page = _open_train_tab(browser, app_url)
     page.locator("#train-name input, #train-name textarea").first.fill(RUN)
     set_number(page, "#train-num-examples", 8, key="Tab")
     page.get_by_text("Hyperparameters").click()
@@ -56,7 +74,7 @@ def test_train_run_use_adapter_and_compare(app_url, browser, artifacts, tiny_dir
 
     # live: the progress bar advances and the loss plot gains points, poll after poll
     seen: list[tuple[int, int]] = []
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 480  # a loaded 2-core machine can take minutes
     while time.monotonic() < deadline:
         text = page.locator("#train-progress").inner_text()
         seen.append((_progress(page), _plot_points(page)))
@@ -66,6 +84,12 @@ def test_train_run_use_adapter_and_compare(app_url, browser, artifacts, tiny_dir
             page.screenshot(path=str(artifacts / "train_running.png"), full_page=True)
         page.wait_for_timeout(500)
     expect(page.locator("#train-progress")).to_contain_text("finished", timeout=5_000)
+    # the log tail: the newest line last and in view, no library warnings (train.log keeps those)
+    page.wait_for_function("() => document.querySelector('#train-log textarea').value.includes('[sft] finished')")
+    log = _log_state(page)
+    assert log["text"].rstrip().splitlines()[-1].startswith("[sft] finished"), log["text"][-300:]
+    assert log["bottom"], "the log's newest line is scrolled out of view"
+    assert "Warning" not in log["text"] and "warnings.warn" not in log["text"], log["text"]
     moving = sorted({s for s in seen if 0 < s[0] < STEPS})
     # the page showed the run mid-way (progress and loss points) before it finished: it updates live; how many
     # polls land mid-run depends on the machine's load, so one is enough
@@ -86,12 +110,17 @@ def test_train_run_use_adapter_and_compare(app_url, browser, artifacts, tiny_dir
 
     # before/after on held-out seeds (the run trained on all families: the first one, 3SAT, is compared)
     page.get_by_text("Before/after evaluation on held-out puzzles").click()
+    # thinking is unlimited by default; this random-weight model would ramble to its context limit
+    set_number(page, "#train-cmp-budget", 128, key="Tab")
     page.locator("#train-compare").click()
     table = page.locator("#train-compare-table")
     expect(table).to_contain_text(f"{base} (before)", timeout=60_000)
     expect(table).to_contain_text(f"{base} + {RUN} (after)")
     expect(table).to_contain_text("change")
     expect(page.locator("#train-compare-msg")).to_contain_text("8 held-out puzzles (seeds 0–7) × 2 samples")
+    # how many of the 16 answers the adapter changed, and which way (a listed change per puzzle and sample)
+    changed = re.compile(r"The adapter changed (none of the 16|\d+ of 16)")
+    expect(page.locator("#train-compare-msg")).to_contain_text(changed)
     page.locator("#train-compare-box").scroll_into_view_if_needed()
     page.screenshot(path=str(artifacts / "train_compare.png"), full_page=True)
 
@@ -125,3 +154,24 @@ def test_train_run_use_adapter_and_compare(app_url, browser, artifacts, tiny_dir
     page.locator("#load").click()
     expect(banner).not_to_contain_text(RUN, timeout=30_000)
     page.close()
+
+
+def test_two_launches_with_defaults_from_fresh_pages_both_start(app_url, browser):
+    """Each fresh page proposes its own run name, and a Launch with every default starts (one run trains at a
+    time: the first is killed before the second page launches)."""
+    expect = playwright.expect
+    launched = []
+    for _ in range(2):
+        page = _open_train_tab(browser, app_url)
+        try:
+            page.locator("#train-launch").click()
+            msg = page.locator("#train-msg")
+            expect(msg).to_contain_text("Launched sft-", timeout=30_000)
+            launched.append(re.search(r"Launched (\S+?)\.?(\s|$)", msg.inner_text()).group(1))
+            expect(page.locator("#train-kill")).to_be_enabled(timeout=15_000)
+            page.locator("#train-kill").click()
+            expect(msg).to_contain_text("Killed", timeout=30_000)
+            expect(page.locator("#train-launch")).to_be_enabled(timeout=15_000)
+        finally:
+            page.close()
+    assert launched[0] != launched[1], launched
