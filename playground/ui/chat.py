@@ -243,6 +243,8 @@ def build_chat_tab(state: AppState) -> OnShow:
                 state.engine.load("tiny", "auto", state.device, True)
             return {banner: model_banner(state) + f"\n\n> ❌ {err}", **follow_model()}
         progress(1.0)
+        for note in loaded.notices:  # e.g. the embedded model stands in for one that could not be reached
+            gr.Warning(note)
         p = loaded.preset
         out = {banner: model_banner(state), **follow_model(budgets=True)}
         if p is None:

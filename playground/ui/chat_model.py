@@ -41,21 +41,19 @@ def quant_label(info: ModelInfo) -> str:
 
 
 def banner_markdown(info: ModelInfo | None) -> str:
-    """Markdown: one short line naming the loaded model, its details and notices in a collapsed block."""
+    """Markdown: one short line naming the loaded model, its notices (always visible), its details collapsed."""
     if info is None:
         return "**No model loaded.**"
     params = f"{info.params / 1e6:,.1f}M parameters" if info.params else "size unknown"
     short = f"**Model:** `{info.name}` · {params} · {info.device} · quantization: {quant_label(info)}"
-    details = [
-        html.escape(info.description),
-        f"Context {info.context_length:,} tokens.",
-    ]
+    details = [html.escape(info.description), f"Context: {info.context_length:,} tokens."]
     if info.families is not None:
-        details.append(f"Trained on: {', '.join(info.families)} puzzles.")
+        details.append(f"Trained on: {', '.join(_family_titles(info.families))} puzzles.")
     warnings = [f"> ⚠️ {html.escape(note)}" for note in info.notices]
-    summary = "Details and notices" if warnings else "Details"
-    body = "\n\n".join([" ".join(details), *warnings])
-    return f"{short}\n\n<details class='banner-details'><summary>{summary}</summary>\n\n{body}\n\n</details>"
+    body = "\n\n".join(details)
+    return "\n\n".join(
+        [short, *warnings, f"<details class='banner-details'><summary>Details</summary>\n\n{body}\n\n</details>"]
+    )
 
 
 def capability_hint(info: ModelInfo | None) -> str:
