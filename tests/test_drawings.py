@@ -149,3 +149,10 @@ def test_a_fresh_puzzle_is_drawn_without_its_solution(name: str) -> None:
     assert all(_reveals(inst, draw(inst, solution=True)) for inst in puzzles)
     if name in ("tsp", "calendar", "spatial_map", "math"):  # (a 3SAT or maze answer is drawn on its own)
         assert all(_reveals(inst, draw(inst, inst.reference)) for inst in puzzles)
+
+
+def test_spatial_map_statements_are_marked_with_their_directions() -> None:
+    inst = spatial_map.generate(3, 4)
+    marks = [a.text for a in draw(inst).layout.annotations if a.text]
+    short = {"Northeast": "NE", "Northwest": "NW", "Southeast": "SE", "Southwest": "SW"}
+    assert sorted(marks) == sorted(short.get(d, d[0]) for _, d, _ in inst.data["statements"])

@@ -296,7 +296,7 @@ def _statement_graph(instance: Instance) -> go.Figure:
         fig.add_annotation(x=bx, y=by, ax=ax, ay=ay, xref="x", yref="y", axref="x", ayref="y", text="",
                            showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=1.3, arrowcolor="#9ca3af",
                            standoff=12, startstandoff=12)  # fmt: skip
-        short = "".join(w[0] for w in re.findall(r"North|South|East|West", direction))
+        short = "".join(w[0].upper() for w in re.findall(r"north|south|east|west", direction.lower()))  # "NE"
         fig.add_annotation(x=(ax + bx) / 2, y=(ay + by) / 2, text=short, showarrow=False,
                            font={"size": 11, "color": "#4b5563"}, bgcolor="rgba(255,255,255,0.85)")  # fmt: skip
     asked = {q["ref"]: "orange", **({q["target"]: "royalblue"} if q.get("target") else {})}
@@ -313,8 +313,8 @@ def _statement_graph(instance: Instance) -> go.Figure:
         showlegend=False,
     )
     fig.update_layout(
-        title=f"Spatial map level {instance.level}: {sm.question_text(q)}<br><sup>the statements (B→A marked NE: "
-        "A is Northeast of B); positions here are not the map</sup>",
+        title=f"Spatial map level {instance.level}: {sm.question_text(q)}<br><sup>an arrow B→A marked NE: A is "
+        "Northeast of B</sup><br><sup>(places here are not the map)</sup>",
         xaxis={"visible": False, "range": [-1.6, 1.6]},
         yaxis={"visible": False, "range": [-1.35, 1.35], "scaleanchor": "x"},
         plot_bgcolor="white",
@@ -362,7 +362,13 @@ def draw_spatial_map(instance: Instance, answer: str | None = None, solution: bo
                 name="answer",
                 marker={"size": 22, "symbol": "circle-open", "color": "green" if v.correct else "red"},
             )
-    fig.update_layout(title=title, xaxis_title="west - east", yaxis_title="south - north")
+    xs, ys = [p[0] for p in pos.values()], [p[1] for p in pos.values()]
+    fig.update_layout(  # padded, so that names at the edge are not cut
+        title=title,
+        showlegend=False,
+        xaxis={"title": "west - east", "range": [min(xs) - 2, max(xs) + 2]},
+        yaxis={"title": "south - north", "range": [min(ys) - 1, max(ys) + 1.5]},
+    )
     return fig
 
 

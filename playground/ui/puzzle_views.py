@@ -40,7 +40,7 @@ def level_choices(family: str) -> list[tuple[str, int]]:
 
 def make_instance(values: dict[str, Any]) -> Instance:
     """The puzzle the `family`, `level` and `puzzle_seed` values name (seed -1: a random one)."""
-    seed = read_seed(values["puzzle_seed"], "The puzzle seed")
+    seed = read_seed(values["puzzle_seed"], "puzzle seed")
     if values["family"] not in families():
         raise PuzzleConfigError(f"Unknown puzzle family {values['family']!r}.")
     seed = random.randrange(RANDOM_SEEDS) if seed is None else seed
@@ -52,7 +52,8 @@ def figure(instance: Instance, answer: str | None = None, solution: bool = False
     fig = draw(instance, answer, solution)
     head, *rest = (fig.layout.title.text or "").split("<br>", 1)  # plotly never wraps a title: wrap it here
     lines = textwrap.wrap(head, TITLE_WIDTH) + rest
-    fig.update_layout(**PLOT_LAYOUT, title_text="<br>".join(lines), margin_t=24 + 18 * len(lines))
+    title = "<br>".join(lines)
+    fig.update_layout(**PLOT_LAYOUT, title_text=title, margin_t=24 + 18 * (title.count("<br>") + 1))
     return fig
 
 
@@ -79,7 +80,7 @@ def panel_config(name: str, values: dict[str, Any]) -> PanelConfig:
         adapter=(values["adapter"] or "").strip() or None,
         budget_mode=values["budget_mode"],
         temperature=float(values["temperature"]),
-        seed=read_seed(values["seed"], f"Panel {name}: the sampling seed"),
+        seed=read_seed(values["seed"], f"sampling seed of panel {name}"),
         **read_budgets(values),
     )
     config.validate(name)
