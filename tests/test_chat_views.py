@@ -32,6 +32,7 @@ def test_answers_without_a_marker_or_a_known_puzzle_stay_as_written():
     history = [user_message("hello"), {"role": "assistant", "content": "just words"}]
     assert render_answer(history) == history
     assert clean_answer("Final Answer: L L U") == "**Answer:** L L U"
+    assert clean_answer("so the count is \\boxed{496}.") == "**Answer:** 496"  # math answers come boxed
     assert known_puzzle("hello") is None
     family, seed = TINY_EXAMPLES[1]
     assert known_puzzle(generate(family, 1, seed).prompt).seed == seed

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from playground.generation.chat_session import Message, is_thought, message_text, raw_text, shown, with_raw
 from playground.puzzles import families, generate, get_family
-from playground.puzzles.base import LINE, TAG, Instance, Verdict, final_answer
+from playground.puzzles.base import BOXED, LINE, TAG, Instance, Verdict, final_answer
 
 KNOWN_LEVELS = (1, 2)  # a prompt is looked up among these levels' first seeds: cheap, and covers the examples
 KNOWN_SEEDS = 50
@@ -33,7 +33,7 @@ def _dict_literal(content: str) -> dict | None:
 
 def clean_answer(raw: str) -> str | None:
     """The final answer of `raw` as markdown ("**Solution:** Unsatisfiable"), or None when it has no answer marker."""
-    content = final_answer(raw, (LINE, TAG))
+    content = final_answer(raw, (LINE, BOXED, TAG))
     if content is None:
         return None
     fields = _dict_literal(content)
