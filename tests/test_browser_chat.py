@@ -179,7 +179,7 @@ def test_regenerate_on_an_empty_chat_says_so_in_the_page(browser, app_url):
         page.close()
 
 
-def test_reload_keeps_the_conversation_and_the_tab_and_regenerate_keeps_versions(browser, app_url, artifacts):
+def test_reload_keeps_the_conversation_and_the_tab_regenerate_keeps_versions_export(browser, app_url, artifacts):
     context = browser.new_context(viewport={"width": 1400, "height": 1100})
     page = context.new_page()
     try:
@@ -194,6 +194,10 @@ def test_reload_keeps_the_conversation_and_the_tab_and_regenerate_keeps_versions
         page.locator("#reply-version", has_text="Reply 2 / 2").wait_for(timeout=60_000)
         page.click("#reply-prev")
         page.locator("#reply-version", has_text="Reply 1 / 2").wait_for(timeout=10_000)
+        with page.expect_download(timeout=30_000) as download:  # the conversation with its thoughts, as Markdown
+            page.click("#export-md")
+        exported = open(download.value.path(), encoding="utf-8").read()
+        assert "## User\n\nremember me" in exported and "### Thought for" in exported
         page.get_by_role("tab", name="Puzzles").click()
         page.wait_for_timeout(500)
 
