@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from playground.models.loading import resolve_source
 from training.data import DataError, build_examples, preview, validate_jsonl
 from training.sft_config import SFTConfig
 
@@ -18,18 +19,7 @@ class PreflightError(ValueError):
 
 def resolve_base(base: str) -> str:
     """'tiny' → the embedded model's folder, a preset name → its hub id, a folder → its absolute path."""
-    base = (base or "").strip()
-    try:
-        from playground.models.loading import embedded_default_path
-        from playground.models.presets import PRESETS
-    except ImportError:  # training works without the app's modules
-        PRESETS, embedded_default_path = {}, None
-    if base == "tiny" and embedded_default_path is not None:
-        return str(embedded_default_path())
-    if base in PRESETS:
-        return PRESETS[base].hub_id
-    path = Path(base).expanduser()
-    return str(path.resolve()) if path.exists() else base
+    return resolve_source(base)
 
 
 def check_base_model(base: str) -> None:

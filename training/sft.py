@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 1 or argv[0] in ("-h", "--help"):
         print(__doc__)
         print("Fields:\n" + "\n".join(f"  {f.name}: {f.metadata['help']}" for f in fields(SFTConfig)))
-        return 2
+        return 0 if argv in (["-h"], ["--help"]) else 2
     config_path = Path(argv[0])
     run_dir = config_path.parent
     try:

@@ -90,6 +90,19 @@ def embedded_default_path() -> Path:
     return PLACEHOLDER_DIR
 
 
+def resolve_source(name: str) -> str:
+    """Where a model name's weights come from: the embedded names → the embedded folder, a preset (by name or hub
+    id) → its hub id, an existing folder → its absolute path, anything else (a hub id) as given."""
+    name = (name or "").strip()
+    if name.lower() in EMBEDDED_NAMES:
+        return str(embedded_default_path())
+    preset = find_preset(name)
+    if preset is not None:
+        return preset.hub_id
+    path = Path(name).expanduser()
+    return str(path.resolve()) if path.exists() else name
+
+
 def resolve_device(device: str) -> str:
     """'auto' → 'cuda' when a GPU is visible, else 'cpu'; asking for CUDA without one is an error."""
     if device not in DEVICES:
