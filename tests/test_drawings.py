@@ -53,6 +53,9 @@ def test_tsp() -> None:
     assert len(set(styles.values())) == 2  # the two tours are drawn in different styles
     assert "unparseable" in draw(inst, "I give up").layout.title.text
     assert isinstance(draw(inst, answer("0->9->0")), go.Figure)
+    right = draw(inst, inst.reference)  # an optimal answer is drawn alone: a second optimum would read as a mistake
+    assert "proposed" in [t.name for t in right.data]
+    assert not any(str(t.name).startswith("optimal") for t in right.data)
 
 
 def test_calendar() -> None:

@@ -247,3 +247,10 @@ def test_closing_a_stream_ends_its_generation(engine):
     stream.close()
     assert stop.is_set() and not engine.busy
     assert threading.active_count() == before  # the generate thread has ended
+
+
+def test_a_reply_without_an_answer_says_why(engine):
+    history = [{"role": "user", "content": "hi"}]
+    request = GenerationRequest(messages=[], think_budget=4, answer_budget=0, temperature=0)
+    final = list(stream_turn(engine, history, request))[-1].history
+    assert final[-1]["content"] == "*(no answer: the answer budget is 0)*"

@@ -242,7 +242,12 @@ def stream_turn(
                     extensions=event.stats.extensions,
                 )
             if answer is None and not event.stats.stopped:
-                why = "its answer was empty" if event.stats.answer_tokens else "it did not answer within its budgets"
+                if event.stats.answer_tokens:
+                    why = "its answer was empty"
+                elif request.answer_budget == 0:
+                    why = "the answer budget is 0"
+                else:
+                    why = "the model ended right after its thought"
                 history.append({"role": "assistant", "content": f"*(no answer: {why})*"})
             yield TurnUpdate(
                 finalize_pending(history),

@@ -130,8 +130,9 @@ def draw_tsp(instance: Instance, answer: str | None = None, solution: bool = Fal
             )
         )
 
-    if solution:
-        opt_tour = instance.data["optimal_tour"]
+    verdict = tsp.verify(instance, answer) if answer is not None else None
+    if solution and not (verdict and verdict.correct):  # an optimal answer is drawn alone: another optimum would
+        opt_tour = instance.data["optimal_tour"]  # read as "the model deviated"
         add_tour(opt_tour, f"optimal ({instance.data['optimal_length']})", {"color": "#2a9d8f", "width": 5})
     title = f"TSP: {n} cities"
     if answer is not None:
@@ -141,7 +142,6 @@ def draw_tsp(instance: Instance, answer: str | None = None, solution: bool = Fal
         else:
             tour = [c for c in parsed[0] if c < n]
             tour = tour + tour[:1] if tour and tour[0] != tour[-1] else tour
-            verdict = tsp.verify(instance, answer)
             add_tour(tour, "proposed", {"color": "#e76f51", "width": 2.5, "dash": "dash"})
             title += f" - proposed: {verdict.reason}"
     fig.add_trace(
