@@ -18,6 +18,9 @@ ANSWER_MAX = 4096  # an answer-budget slider's last stop: unlimited
 BUDGET_STEP = 16
 SEED_MAX = 2**31 - 1
 MODES = [("Hard cut", "hard"), ("Wrap-up sentence", "wrapup"), ("s1 extend (“Wait”)", "extend")]
+# Characters that start HTML or Markdown markup, as character references: they render as themselves in a toast
+# (HTML) and in a Markdown or HTML component alike.
+_MARKUP = {c: f"&#{ord(c)};" for c in "&<>\"'`*_[]()!#|~\\"}
 
 
 def budget_slider(maximum: int, value: int, label: str, **kwargs: Any) -> gr.Slider:
@@ -43,3 +46,9 @@ def read_seed(value: float | None, what: str = "seed") -> int | None:
     if int(value) != value or not 0 <= value <= SEED_MAX:
         raise ValueError(f"The {what} must be a whole number between 0 and {SEED_MAX} (or -1 for random).")
     return int(value)
+
+
+def escape_markup(text: object) -> str:
+    """`text` (a model name, a path, an error message) shown as plain text wherever Gradio renders markup: toasts,
+    Markdown and HTML components. Not for code spans (`...`), which show character references literally."""
+    return "".join(_MARKUP.get(c, c) for c in str(text))
