@@ -19,7 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-from playground.evaluation.run import EvalConfig
+from playground.evaluation.run import EvalConfig, check_out_dir
 from playground.generation.budgets import BUDGET_MODES, budget_label, parse_budget, parse_budgets
 from playground.models.presets import DEVICES, QUANTS
 
@@ -97,6 +97,8 @@ def _config(args: argparse.Namespace):
         save_thinking=args.save_thinking,
     )
     config.validate()
+    if args.out:
+        check_out_dir(args.out)
     return config
 
 
@@ -133,9 +135,13 @@ def main(argv: list[str] | None = None) -> int:
         for message in ev.steps():
             bar.set_postfix_str(message)
             bar.update(ev.done - bar.n)
+    except ValueError as err:  # the output folder could not be written
+        bar.close()
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         bar.close()
-        print(f"interrupted: partial results in {ev.out_dir}", file=sys.stderr)
+        print(f"interrupted. {ev.saved_message()}", file=sys.stderr)
         return 130
     bar.close()
     result = ev.result()
@@ -147,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{config.samples} samples · T={config.temperature} · seed {config.seed} · {model}")
     print("rates in %; tokens per response as mean ± std")
     print(result.frame(compact=True).to_string(index=False))
-    print(f"saved: {ev.out_dir}/results.jsonl, summary.json, {ev.csv_path.name} ({result.seconds:.1f} s)")
+    print(f"{ev.saved_message()} ({result.seconds:.1f} s)")
     return 0
 
 

@@ -11,7 +11,9 @@ No Gradio here: the Evaluate tab, the CLI, the before/after comparison and the t
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +27,28 @@ from playground.generation.request import GenerationRequest
 from playground.puzzles import PuzzleConfigError, get_family
 
 Progress = Callable[[int, int, str], None]  # (done generations, total generations, what is running)
+
+
+@dataclass(frozen=True)
+class EvalLimits:
+    """How large one evaluation may be: the counts that bound its time, memory and disk."""
+
+    levels: int
+    puzzles: int  # per level
+    samples: int  # per puzzle
+    budgets: int  # thinking budgets in the sweep
+    generations: int  # budgets × levels × puzzles × samples
+    batch_rows: int  # rows per batched generate call (memory)
+
+
+LIMITS = EvalLimits(levels=10, puzzles=10_000, samples=256, budgets=32, generations=1_000_000, batch_rows=1024)
+# a shared deployment (--demo, a Space): every visitor's evaluation stays a few minutes long
+DEMO_LIMITS = EvalLimits(levels=3, puzzles=50, samples=16, budgets=8, generations=1_000, batch_rows=64)
+
+
+def limits_for(demo: bool) -> EvalLimits:
+    """The limits an evaluation gets: DEMO_LIMITS on a shared deployment, else LIMITS."""
+    return DEMO_LIMITS if demo else LIMITS
 
 
 @dataclass
@@ -48,8 +72,9 @@ class EvalConfig:
     save_thinking: bool = False  # store each thought in results.jsonl (large for long budgets)
     name: str | None = None  # run folder name under runs/; default eval-<family>-<time>
 
-    def validate(self) -> None:
-        """Raise ValueError (PuzzleConfigError is one) with a user-facing message."""
+    def validate(self, limits: EvalLimits = LIMITS) -> None:
+        """Raise ValueError (PuzzleConfigError is one) with a user-facing message; the size within `limits`."""
+        self.check_size(limits)
         fam = get_family(self.family)
         if not self.levels:
             raise PuzzleConfigError("choose at least one level")
@@ -69,8 +94,27 @@ class EvalConfig:
             raise ValueError(f"unknown budget mode {self.budget_mode!r}; choose one of {', '.join(BUDGET_MODES)}")
         if self.temperature < 0 or not 0 < self.top_p <= 1 or self.top_k < 0 or self.batch_rows < 1:
             raise ValueError("temperature ≥ 0, 0 < top-p ≤ 1, top-k ≥ 0 and batch rows ≥ 1, please")
-        if self.name is not None and not re.fullmatch(r"[\w.-]+", self.name):
-            raise ValueError(f"bad run name {self.name!r}: letters, digits, '-', '_' and '.' only")
+        if self.name is not None and not re.fullmatch(r"\w[\w.-]*", self.name):
+            raise ValueError(f"bad run name {self.name!r}: letters, digits, '-', '_' and '.', not starting with '.'")
+
+    def check_size(self, limits: EvalLimits = LIMITS) -> None:
+        """Refuse an evaluation larger than `limits`, naming every count that is over."""
+        n_levels, n_budgets = len(self.levels), len(self.budgets)
+        generations = n_budgets * n_levels * max(self.puzzles, 0) * max(self.samples, 0)
+        over = [
+            f"{count:,} {what} (at most {limit:,})"
+            for count, limit, what in [
+                (n_budgets, limits.budgets, "thinking budgets"),
+                (n_levels, limits.levels, "levels"),
+                (self.puzzles, limits.puzzles, "puzzles per level"),
+                (self.samples, limits.samples, "samples per puzzle"),
+                (generations, limits.generations, "generations = budgets × levels × puzzles × samples"),
+                (self.batch_rows, limits.batch_rows, "rows per batch"),
+            ]
+            if count > limit
+        ]
+        if over:
+            raise ValueError(f"This evaluation is too large: {'; '.join(over)}. Make it smaller.")
 
     def seeds(self) -> list[int]:
         return list(range(self.first_seed, self.first_seed + self.puzzles))
@@ -162,11 +206,34 @@ def summary_frame(rows: list[dict[str, Any]], compact: bool = False):
     return out
 
 
-def _unique_dir(runs_dir: Path, name: str) -> Path:
-    path, k = runs_dir / name, 2
-    while path.exists():
-        path, k = runs_dir / f"{name}-{k}", k + 1
+def check_out_dir(path: str | Path) -> Path:
+    """`path` if an evaluation can be written there (a folder, or a folder that can be made in a writable one),
+    else ValueError saying why. Nothing is left behind (writing is tried with a temporary folder)."""
+    path = Path(path).expanduser()
+    probe = path
+    while not probe.exists() and not probe.is_symlink() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ValueError(f"cannot write the evaluation to {path}: {probe} is not a folder")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".write-check-", dir=probe))
+    except OSError as err:
+        raise ValueError(f"cannot write the evaluation to {path}: {probe} is not writable ({err.strerror})") from err
     return path
+
+
+def _new_run_dir(runs_dir: Path, name: str) -> Path:
+    """A new, empty folder `runs_dir/name` (or `name-2`, `name-3`, …): created exclusively, so two evaluations never
+    share one, and never through a link already there (it counts as taken), so the run stays inside `runs_dir`."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    for k in range(1, 10_000):
+        path = runs_dir / (name if k == 1 else f"{name}-{k}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise ValueError(f"too many runs named {name!r} in {runs_dir}")
 
 
 class Evaluation:
@@ -181,8 +248,9 @@ class Evaluation:
         out_dir: str | Path | None = None,
         stop: threading.Event | None = None,
         save: bool = True,
+        limits: EvalLimits = LIMITS,
     ):
-        config.validate()
+        config.validate(limits)
         self.engine, self.config, self.stop = engine, config, stop or threading.Event()
         fam = get_family(config.family)
         self.family = fam
@@ -193,12 +261,10 @@ class Evaluation:
         self.budget_seconds: dict[str, float] = {}
         self.seconds = 0.0
         self.stopped = False
-        name = config.name or time.strftime(f"eval-{config.family}-%Y%m%d-%H%M%S")
-        self.out_dir = None
-        if save:
-            self.out_dir = Path(out_dir) if out_dir else _unique_dir(Path(runs_dir), name)
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            (self.out_dir / "results.jsonl").write_text("")
+        # the folder is created with the first complete batch: a run stopped before then leaves none behind
+        self.save, self.runs_dir, self.out_dir = save, Path(runs_dir), None
+        self._out = check_out_dir(out_dir) if out_dir and save else None
+        self._name = config.name or time.strftime(f"eval-{config.family}-%Y%m%d-%H%M%S")
 
     @property
     def greedy(self) -> bool:
@@ -277,9 +343,27 @@ class Evaluation:
     def _append(self, new: list[dict[str, Any]]) -> None:
         self.records += new
         self.done += len(new)
+        if self.save and self.out_dir is None:
+            self.out_dir = self._create_out_dir()
         if self.out_dir:
             with open(self.out_dir / "results.jsonl", "a", encoding="utf-8") as fh:
                 fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in new)
+
+    def _create_out_dir(self) -> Path:
+        if self._out is None:
+            return _new_run_dir(self.runs_dir, self._name)
+        try:
+            self._out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ValueError(f"cannot write the evaluation to {self._out}: {err.strerror or err}") from err
+        (self._out / "results.jsonl").write_text("")
+        return self._out
+
+    def saved_message(self) -> str:
+        """Where the run was saved, for people: its folder and files, or that nothing was complete to save."""
+        if self.out_dir is None:
+            return "Nothing was complete, so nothing was saved."
+        return f"Saved to {self.out_dir}/ (results.jsonl, summary.json, {self.csv_path.name})."
 
     def result(self) -> EvalResult:
         info = self.engine.describe()
