@@ -2,12 +2,14 @@
 
 `Engine` implements `playground.generation.backend.Backend`. `Engine.stream(request)` is a plain generator of small
 events (no Gradio): `Notice`, `ThinkingDelta`, `ThinkingDone`, `AnswerDelta` and finally `Done(stats)`.
-`model.generate` runs in a worker thread with a counting streamer; a stop `threading.Event` ends it within one token.
+Replies streamed at the same time decode together as one batch on the scheduler's worker thread (scheduler.py), each
+with its own budget, sampler, counting streamer and stop `threading.Event` (which ends it within one token).
 Token counts come from generated ids. `generate_batch` samples N replies per prompt in one call (see batching.py).
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -32,6 +34,7 @@ from playground.generation.request import (
     ThinkingDone,
 )
 from playground.generation.sampling import SeededSampler
+from playground.generation.scheduler import Row, Scheduler, Solo, batchable
 from playground.generation.shared_prefix import shared_prefix
 from playground.generation.streaming import CountingStreamer, StopOnEvent
 from playground.generation.thinking import (
@@ -50,13 +53,16 @@ from playground.models.loading import LoadedModel, load_model, unload
 class Engine:
     """The local `Backend`: holds the loaded model and generates from it.
 
-    Several generations may run on the model at once (separate threads, separate caches: e.g. the two panels of a
-    side-by-side race); loading another model waits for none of them but is refused while any runs.
+    Several generations may run on the model at once (e.g. the two panels of a side-by-side race, or many visitors'
+    chats: streamed replies share one batched decoding loop, batches of `generate_batch` run on the caller's thread);
+    loading another model waits for none of them but is refused while any runs.
     """
 
     def __init__(self, loaded: LoadedModel | None = None):
         self.loaded = loaded
         self.batching = BatchCache()  # how generate_batch prepares the KV cache of its samples
+        self.scheduler = Scheduler()  # decodes the replies that stream at the same time as one batch
+        self.scheduling = True  # off: each streamed reply runs model.generate on its own thread
         self._guard = threading.Lock()
         self._active = 0
         self._tags: ThinkTags | None = None
@@ -251,23 +257,9 @@ class Engine:
                 yield Notice(note)
             processor = ThinkingBudgetProcessor(self.tags, budget, opened)
             streamer = CountingStreamer(loaded.tokenizer, self.tags, opened, self._hidden_ids())
-            device = next(loaded.model.parameters()).device
-            input_ids = torch.tensor([ids], device=device)
             kwargs = self._generate_kwargs(request, len(ids), processor, stop)
-            kwargs.update(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), streamer=streamer)
-            error: list[BaseException] = []
-
-            def work() -> None:
-                try:
-                    with torch.inference_mode():
-                        loaded.model.generate(**kwargs)
-                except BaseException as err:  # surfaced to the caller below
-                    error.append(err)
-                    streamer.end()
-
             t0 = time.perf_counter()
-            thread = threading.Thread(target=work, daemon=True)
-            thread.start()
+            job = self._start(loaded, ids, kwargs, streamer, stop, request)
             splitter = ThinkSplitter(opened, *self.tag_text)
             stats = GenerationStats(model=loaded.name, notices=notices)
             think_end: float | None = None
@@ -290,9 +282,9 @@ class Engine:
             finally:
                 if not read_to_the_end:  # the caller went away (a closed generator, an error): stop generating too
                     stop.set()
-                thread.join()  # the model is in use until its generation has ended
-            if error:
-                raise RuntimeError(f"Generation failed: {error[0]}") from error[0]
+                job.wait()  # the model is in use until its generation has ended
+            if job.error is not None:
+                raise RuntimeError(f"Generation failed: {job.error}") from job.error
             stats.seconds = time.perf_counter() - t0
             stats.thinking_tokens = streamer.tracker.think_tokens
             stats.answer_tokens = streamer.tracker.answer_tokens
@@ -303,6 +295,29 @@ class Engine:
             stats.tokens_per_s = streamer.generated / stats.seconds if stats.seconds > 0 else 0.0
             stats.extensions = processor.rows[0].extensions if processor.rows else 0
             yield Done(stats)
+
+    def _start(self, loaded: LoadedModel, ids: list[int], kwargs: dict, streamer, stop, request) -> Row | Solo:
+        """Start decoding one reply: as a row of the scheduler's shared batch, or (for a model the batch loop does
+        not serve, or with `scheduling` off) with `model.generate` on its own thread."""
+        if self.scheduling and batchable(loaded.model):
+            processors = list(kwargs["logits_processor"])
+            if kwargs["do_sample"]:  # unseeded sampling: a fresh random seed, drawn with the row's own generator
+                device = str(next(loaded.model.parameters()).device)
+                seed = secrets.randbelow(2**63)
+                processors.append(SeededSampler(seed, request.temperature, request.top_p, request.top_k or 0, device))
+            row = Row(
+                loaded.model,
+                ids,
+                processors,
+                streamer,
+                stop,
+                kwargs["max_new_tokens"],
+                frozenset(kwargs["eos_token_id"]),
+            )
+            return self.scheduler.submit(row)
+        input_ids = torch.tensor([ids], device=next(loaded.model.parameters()).device)
+        kwargs.update(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), streamer=streamer)
+        return Solo(loaded.model, kwargs)
 
     @staticmethod
     def _piece(kind: str, piece: str, stats: GenerationStats, n_think: int, n_answer: int) -> Iterator[Event]:
