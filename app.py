@@ -1,7 +1,7 @@
 """Reasoning Playground: watch a reasoning model think, budget its thinking, test it on puzzles, fine-tune it.
 
 python app.py [--model auto|tiny|PRESET|HUB_ID|PATH] [--quant auto|4bit|8bit|none] [--device auto|cuda|cpu]
-              [--host 127.0.0.1] [--port 7860] [--share] [--offline] [--demo]
+              [--host 127.0.0.1] [--port 7860] [--share] [--offline] [--demo] [--max-models 2]
 """
 
 from __future__ import annotations
@@ -58,13 +58,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--offline", action="store_true", help="never contact the Hugging Face hub (local folders and cache only)"
     )
-    parser.add_argument("--demo", action="store_true", help="demo mode for shared machines: training is disabled")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="demo mode for shared machines (on by itself on a Hugging Face Space): preset models only, capped "
+        "budgets and evaluations, training disabled",
+    )
+    parser.add_argument(
+        "--max-models",
+        type=int,
+        default=2,
+        help="models kept in memory at once for all visitors (the startup model included)",
+    )
     parser.add_argument("--runs-dir", default="runs", help="where training and evaluation runs are written")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.demo = args.demo or bool(os.environ.get("SPACE_ID"))  # a Hugging Face Space is always shared
+    return args
 
 
 def build_app(state: AppState) -> gr.Blocks:
-    """Assemble the four tabs around one shared AppState."""
+    """Assemble the four tabs around one shared AppState and each visitor's own state (`state.visitor`)."""
     import gradio as gr
 
     from playground.ui.chat import build_chat_tab
@@ -81,17 +94,20 @@ def build_app(state: AppState) -> gr.Blocks:
     ]
     with gr.Blocks(title="Reasoning Playground") as demo:
         gr.Markdown("# Reasoning Playground\nWatch a reasoning model think — and decide how long it may.")
+        if state.limits.demo:
+            gr.Markdown(state.limits.summary(), elem_id="demo-limits")
+        state.visitor = gr.State(state.first_visitor())  # each session's model choice and its own notices
         last_tab = gr.BrowserState("chat", storage_key="playground-tab")  # the page reopens on the last tab
         shown = []
         with gr.Tabs(elem_id="tabs") as tab_set:
             for title, build in tabs:
                 with gr.Tab(title, id=title.lower()) as tab:
                     shown.append((tab, title.lower(), build(state)))
-        for tab, tab_id, on_show in shown:  # views of the shared model refresh when shown (e.g. "Use this adapter")
+        for tab, tab_id, on_show in shown:  # views of the visitor's model refresh when shown (e.g. "Use this adapter")
             tab.select(lambda t=tab_id: t, None, last_tab, api_name=False, queue=False)
             if isinstance(on_show, OnShow):
-                tab.select(on_show.fn, None, on_show.outputs, api_name=False, queue=False)
-                demo.load(on_show.fn, None, on_show.outputs, api_name=False, queue=False)
+                tab.select(on_show.fn, on_show.inputs, on_show.outputs, api_name=False, queue=False)
+                demo.load(on_show.fn, on_show.inputs, on_show.outputs, api_name=False, queue=False)
                 for event in on_show.on_load:
                     demo.load(**{"api_name": False, "queue": False, **event})
         demo.load(lambda t: gr.Tabs(selected=t or "chat"), last_tab, tab_set, api_name=False, queue=False)
@@ -107,6 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     from playground.generation.engine import Engine
     from playground.models.loading import ModelLoadError
     from playground.ui.chat_keys import CHAT_KEYS_HEAD
+    from playground.ui.limits import QUEUE_MAX_SIZE
     from playground.ui.state import AppState
 
     engine = Engine()
@@ -123,9 +140,11 @@ def main(argv: list[str] | None = None) -> None:
         quant=args.quant,
         device=args.device,
         runs_dir=Path(args.runs_dir),
+        max_models=args.max_models,
     )
     demo = build_app(state)
-    demo.queue(default_concurrency_limit=4)
+    # generating events set their own limits (limits.py); a crowd past QUEUE_MAX_SIZE is told to come back later
+    demo.queue(default_concurrency_limit=4, max_size=QUEUE_MAX_SIZE)
     demo.launch(
         server_name=args.host,
         server_port=args.port,

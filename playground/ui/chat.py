@@ -1,10 +1,11 @@
 """The Chat tab: model picker, sampling and budget controls, a Chatbot with a live collapsible thought.
 
 Layout and wiring: turns are produced by `playground.generation.chat_session.stream_turn`, finished answers are
-rendered by `answer_view`, what follows the loaded model comes from `chat_model`, models are loaded by the app's
-backend. Named API endpoints: /chat, /stop, /load_model. The input is cleared once when a message is sent and never
-by a streamed update, so a draft typed during a reply survives; a message sent while a reply streams stays in the
-box. The conversation is kept in the browser (it survives a reload).
+rendered by `answer_view`, what follows the visitor's model comes from `chat_model`; models are loaded into the
+app's shared cache for this visitor only (`AppState.load`). Named API endpoints: /chat, /stop, /load_model. The input
+is cleared once when a message is sent and never by a streamed update, so a draft typed during a reply survives; a
+message sent while a reply streams (or waits in line) stays in the box, and a Stop pressed while the reply waits in
+line stops it as soon as it starts. The conversation is kept in the browser (it survives a reload).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from playground.ui import chat_model
 from playground.ui.answer_view import render_answer
 from playground.ui.chat_export import export_files
 from playground.ui.chat_versions import VersionNav, drop_reply, last_user_index
-from playground.ui.state import AppState, OnShow
+from playground.ui.limits import CHAT_CONCURRENCY, Limits
+from playground.ui.queue_info import enqueued_at, waiting
+from playground.ui.state import AppState, OnShow, Visitor
 from playground.ui.widgets import ANSWER_MAX, MODES, THINK_MAX, budget_slider, read_budgets, read_seed
 
 STREAM_INTERVAL_S = 0.2  # at most five page updates a second: each one re-renders the whole conversation
@@ -33,7 +36,9 @@ def stream_interval(history: list) -> float:
     """Seconds between two streamed page updates for a conversation this long."""
     return max(STREAM_INTERVAL_S, sum(len(str(m.get("content", ""))) for m in history) / STREAM_CHARS_PER_S)
 
-BUSY = "A reply is still being generated: press Stop or wait. Your message is kept in the box."
+
+BUSY = "A reply is still being generated (or waiting in line): press Stop or wait. Your message is kept in the box."
+STOPPED_BEFORE_START = "Stopped before the reply started."
 NOTHING_TO_REGENERATE = "Nothing to regenerate yet."
 GREEDY_REPEATS = (
     "Temperature 0 is greedy decoding: the same settings give the same reply. Raise the temperature "
@@ -41,14 +46,16 @@ GREEDY_REPEATS = (
 )
 
 
-def model_banner(state: AppState) -> str:
-    """Markdown describing the loaded model (and anything the user must know about it)."""
-    return chat_model.banner_markdown(state.engine.describe())
+def model_banner(visitor: Visitor) -> str:
+    """Markdown describing the visitor's model (and anything they must know about it, their last Load's error too)."""
+    return chat_model.banner_markdown(visitor.info, visitor.notices)
 
 
-def chat_request(values: dict[str, Any]) -> GenerationRequest:
+def chat_request(values: dict[str, Any], limits: Limits) -> GenerationRequest:
     """The settings widgets' values (keyed by GenerationRequest field) → a request; the messages come from the
-    history. ValueError for a bad seed."""
+    history. ValueError for a bad seed or a budget over the limits."""
+    budgets = read_budgets(values)
+    limits.check_budgets(budgets["think_budget"], budgets["answer_budget"])
     return GenerationRequest(
         messages=[],
         system_prompt=values["system_prompt"] or "",
@@ -58,21 +65,26 @@ def chat_request(values: dict[str, Any]) -> GenerationRequest:
         seed=read_seed(values["seed"]),
         budget_mode=values["budget_mode"],
         wrapup_text=values["wrapup_text"] or "",
-        **read_budgets(values),
+        **budgets,
     )
 
 
 def build_chat_tab(state: AppState) -> OnShow:
     """Lay out the Chat tab and wire its events. Returns what to refresh when the tab is shown (the model banner:
-    another tab may have loaded an adapter) and, on page load, the conversation kept in the browser."""
-    info = state.engine.describe()
+    another tab may have loaded an adapter for this visitor) and, on page load, the conversation kept in the browser."""
+    first = state.first_visitor()
+    info = first.info
     preset = info.preset if info else None
+    visitor = state.visitor
+    limits = state.limits
+    think_max, answer_max = limits.think_budget or THINK_MAX, limits.answer_budget or ANSWER_MAX
     think_default, answer_default = chat_model.default_budgets(info)
+    think_default, answer_default = min(think_default, think_max), min(answer_default, answer_max)
     prompts, labels = chat_model.examples(info)
     saved = gr.BrowserState([], storage_key="playground-chat")
     with gr.Row():
         with gr.Column(scale=3):
-            banner = gr.Markdown(model_banner(state), elem_id="model-banner")
+            banner = gr.Markdown(model_banner(first), elem_id="model-banner")
             chatbot = gr.Chatbot(
                 label="Conversation", height=540, elem_id="chatbot", allow_tags=False, buttons=["copy", "copy_all"]
             )
@@ -103,32 +115,36 @@ def build_chat_tab(state: AppState) -> OnShow:
                     chat_model.picker_choices(info.name if info else None, state.offline),
                     value=info.name if info else "tiny",
                     allow_custom_value=True,
-                    label="Model (preset, hub id or local folder)",
+                    label="Model (a preset)" if state.demo_mode else "Model (preset, hub id or local folder)",
                     elem_id="model-picker",
                 )
                 quant = gr.Radio(list(QUANTS), value=state.quant, label="Quantization (auto: 4-bit on GPU)")
                 load = gr.Button("Load", elem_id="load")
             with gr.Accordion("Thinking budget", open=True):
                 effort = gr.Radio(
-                    chat_model.EFFORTS,
-                    value=chat_model.effort_of(info, think_default),
+                    chat_model.efforts(think_max),
+                    value=chat_model.effort_of(info, think_default, think_max),
                     label="Effort (sets the thinking budget below)",
                     elem_id="effort",
                 )
                 think_budget = budget_slider(
-                    THINK_MAX,
+                    think_max,
                     think_default,
-                    f"Thinking budget (tokens; 0 = no thinking, {THINK_MAX} = unlimited)",
+                    f"Thinking budget (tokens; 0 = no thinking, {THINK_MAX} = unlimited)"
+                    if think_max == THINK_MAX
+                    else f"Thinking budget (tokens; 0 = no thinking; at most {think_max:,} in this demo)",
                     elem_id="think-budget",
                 )
                 think_note = gr.Markdown(chat_model.budget_note(think_default, THINK_MAX), elem_id="think-note")
                 mode = gr.Radio(MODES, value="hard", label="At the budget")
                 wrapup = gr.Textbox(DEFAULT_WRAPUP, label="Wrap-up sentence (wrap-up mode)", lines=2)
-                min_think = budget_slider(THINK_MAX, 0, "Minimum thinking (s1 extend: an earlier end becomes “Wait”)")
+                min_think = budget_slider(think_max, 0, "Minimum thinking (s1 extend: an earlier end becomes “Wait”)")
                 answer_budget = budget_slider(
-                    ANSWER_MAX,
+                    answer_max,
                     answer_default,
-                    f"Answer budget (tokens after </think>; {ANSWER_MAX} = unlimited)",
+                    f"Answer budget (tokens after </think>; {ANSWER_MAX} = unlimited)"
+                    if answer_max == ANSWER_MAX
+                    else f"Answer budget (tokens after </think>; at most {answer_max:,} in this demo)",
                     elem_id="answer-budget",
                 )
                 answer_note = gr.Markdown(chat_model.budget_note(answer_default, ANSWER_MAX), elem_id="answer-note")
@@ -146,6 +162,7 @@ def build_chat_tab(state: AppState) -> OnShow:
                 seed = gr.Number(-1, precision=0, label="Seed (-1 = random)")
 
     settings = {
+        "visitor": visitor,
         "history": chatbot,
         "system_prompt": system,
         "temperature": temperature,
@@ -159,31 +176,37 @@ def build_chat_tab(state: AppState) -> OnShow:
         "answer_budget": answer_budget,
     }
 
-    def stream_reply(history: list, values: dict, session: str):
-        """Stream the reply to the last user message of `history` as (chatbot, stats) pairs; the stop event of
-        `session` is released at the end."""
-        stop_event = state.begin(session)
-        if stop_event is None:
-            gr.Warning(BUSY)
-            yield gr.skip(), gr.skip()
-            return
+    def stream_reply(history: list, values: dict, stop_event):
+        """Stream the reply to the last user message of `history` as (chatbot, stats) pairs, on the visitor's model
+        (loaded again if the shared cache freed it meanwhile)."""
+        visitor_now = state.visitor_of(values["visitor"])
         try:
-            req = chat_request(values)
-            yield history, "Waiting for the model…"
+            req = chat_request(values, limits)
+            if stop_event.is_set():  # Stop was pressed while the message waited in line
+                yield finalize_pending(history), STOPPED_BEFORE_START
+                return
+            reloading = state.cache.peek(visitor_now.key) is None
+            yield history, f"Loading {visitor_now.name} again…" if reloading else "Waiting for the model…"
             last = 0.0
-            for update in stream_turn(state.engine, history, req, stop_event):
-                for note in update.notices:
-                    gr.Info(note)
-                if update.done is not None:
-                    yield render_answer(update.history), update.stats
-                elif update.notices or time.monotonic() - last >= stream_interval(update.history):
-                    last = time.monotonic()
-                    yield update.history, update.stats
+            with state.backend(visitor_now) as engine:
+                for update in stream_turn(engine, history, req, stop_event):
+                    for note in update.notices:
+                        gr.Info(note)
+                    if update.done is not None:
+                        yield render_answer(update.history), update.stats
+                    elif update.notices or time.monotonic() - last >= stream_interval(update.history):
+                        last = time.monotonic()
+                        yield update.history, update.stats
         except (ValueError, RuntimeError) as err:
             gr.Warning(str(err))
             yield finalize_pending(history), f"⚠️ {err}"
-        finally:
-            state.end(session)
+
+    def begin(request: gr.Request):
+        """This session's stop event for a reply, or None (with a toast) when one is already running or in line."""
+        stop_event = state.begin(request.session_hash or "api", enqueued_at())
+        if stop_event is None:
+            gr.Warning(BUSY)
+        return stop_event
 
     def respond(request: gr.Request, **values):
         text = values["message"]
@@ -191,18 +214,20 @@ def build_chat_tab(state: AppState) -> OnShow:
             gr.Warning("The prompt is empty: type a question first.")
             yield gr.skip(), gr.skip(), gr.skip()
             return
-        session = request.session_hash or "api"
-        if state.is_busy(session):  # refused before the box is cleared: nothing typed is lost
-            gr.Warning(BUSY)
+        stop_event = begin(request)
+        if stop_event is None:  # refused before the box is cleared: nothing typed is lost
             yield gr.skip(), gr.skip(), gr.skip()
             return
-        history = [*finalize_pending(values["history"] or []), user_message(text)]
-        cleared = False
-        for chat, figures in stream_reply(history, values, session):
-            # the box is cleared once, when the question joins the chat; streamed updates never touch it again
-            clear_box = not cleared and isinstance(chat, list)
-            cleared = cleared or clear_box
-            yield chat, "" if clear_box else gr.skip(), figures
+        try:
+            history = [*finalize_pending(values["history"] or []), user_message(text)]
+            cleared = False
+            for chat, figures in stream_reply(history, values, stop_event):
+                # the box is cleared once, when the question joins the chat; streamed updates never touch it again
+                clear_box = not cleared and isinstance(chat, list)
+                cleared = cleared or clear_box
+                yield chat, "" if clear_box else gr.skip(), figures
+        finally:
+            state.end(request.session_hash or "api")
 
     def on_regenerate(request: gr.Request, **values):
         history = drop_reply(finalize_pending(values["history"] or []))
@@ -212,19 +237,26 @@ def build_chat_tab(state: AppState) -> OnShow:
             return
         if float(values["temperature"]) == 0:
             gr.Info(GREEDY_REPEATS)
-        yield from stream_reply(history, values, request.session_hash or "api")
+        stop_event = begin(request)
+        if stop_event is None:
+            yield gr.skip(), gr.skip()
+            return
+        try:
+            yield from stream_reply(history, values, stop_event)
+        finally:
+            state.end(request.session_hash or "api")
 
     def on_stop(history: list, request: gr.Request):
-        if not state.stop(request.session_hash or "api"):
+        running = state.stop(request.session_hash or "api")  # kept for a reply still waiting in line
+        if not running and not waiting(request.session_hash):
             gr.Info("Nothing is running.")
             return finalize_pending(history or []), "Nothing is running."
         gr.Info("Stopping…")  # a toast: writing to the figures line could overwrite the final one (a race)
         return gr.skip(), gr.skip()
 
-    def after_turn(history: list):
+    def after_turn(history: list, visitor_now: Visitor | None):
         """Keep the conversation in the browser and offer it for download."""
-        info = state.engine.describe()
-        files = export_files(history or [], info.name if info else "model")
+        files = export_files(history or [], state.visitor_of(visitor_now).name)
         md, js = files if files else (None, None)
         return (
             history,
@@ -233,28 +265,28 @@ def build_chat_tab(state: AppState) -> OnShow:
         )
 
     def on_load(progress=gr.Progress(), **values):
+        before = state.visitor_of(values["visitor"])
         name = values["model"]
         progress(0.1, desc=f"Loading {name}…")
         try:
-            loaded = state.engine.load(name, values["quant"], state.device, state.offline)
+            now = state.load(before, name, values["quant"])
         except (ModelLoadError, ValueError, RuntimeError) as err:
             gr.Warning(str(err))
-            if state.engine.describe() is None:  # keep the app usable: fall back to the embedded model
-                state.engine.load("tiny", "auto", state.device, True)
-            return {banner: model_banner(state) + f"\n\n> ❌ {err}", **follow_model()}
+            failed = state.failed(before, err)  # the same model as before, the error in this visitor's banner only
+            return {visitor: failed, banner: model_banner(failed), **follow_model(failed)}
         progress(1.0)
-        for note in loaded.notices:  # e.g. the embedded model stands in for one that could not be reached
+        for note in now.info.notices if now.info else []:  # e.g. an untrained placeholder
             gr.Warning(note)
-        p = loaded.preset
-        out = {banner: model_banner(state), **follow_model(budgets=True)}
+        p = now.info.preset if now.info else None
+        out = {visitor: now, banner: model_banner(now), **follow_model(now, budgets=True)}
         if p is None:
             return {**out, system: ""}
         return {**out, system: p.system_prompt, temperature: p.temperature, top_p: p.top_p, top_k: p.top_k}
 
-    def follow_model(budgets: bool = False) -> dict:
-        """What follows the loaded model: the picker (back on it after a failed Load), examples, hint, placeholder,
-        and with `budgets` the budget defaults and effort."""
-        info = state.engine.describe()
+    def follow_model(visitor_now: Visitor, budgets: bool = False) -> dict:
+        """What follows the visitor's model: the picker (back on it after a failed Load), examples, hint,
+        placeholder, and with `budgets` the budget defaults and effort."""
+        info = visitor_now.info
         prompts, labels = chat_model.examples(info)
         out = {
             model_name: gr.Dropdown(
@@ -267,13 +299,22 @@ def build_chat_tab(state: AppState) -> OnShow:
         }
         if budgets:
             think, answer = chat_model.default_budgets(info)
-            out |= {think_budget: think, answer_budget: answer, effort: chat_model.effort_of(info, think)}
+            think, answer = min(think, think_max), min(answer, answer_max)
+            out |= {think_budget: think, answer_budget: answer, effort: chat_model.effort_of(info, think, think_max)}
         return out
 
     turn = {"message": message, **settings}
     outputs = [chatbot, message, stats]
-    save = {"fn": after_turn, "inputs": [chatbot], "outputs": [saved, export_md, export_json], "api_name": False}
+    save = {
+        "fn": after_turn,
+        "inputs": [chatbot, visitor],
+        "outputs": [saved, export_md, export_json],
+        "api_name": False,
+    }
     # the page's Enter clicks Send (chat_keys); submit is Gradio's own key, kept for a page without the script
+    # replies of all visitors share one line: at most CHAT_CONCURRENCY generate at once, the others wait with their
+    # position shown in the chat
+    queued = {"concurrency_limit": CHAT_CONCURRENCY, "concurrency_id": "chat"}
     for trigger, api_name in ((send.click, "chat"), (message.submit, False)):
         # "multiple": a Send during a reply reaches the server, which says why it is refused (Gradio's default
         # "once" drops the click silently)
@@ -282,7 +323,7 @@ def build_chat_tab(state: AppState) -> OnShow:
             inputs_kwargs=turn,
             outputs=outputs,
             api_name=api_name,
-            concurrency_limit=None,
+            **queued,
             trigger_mode="multiple",
             show_progress_on=[chatbot],  # never over the input: it stays usable while the reply streams
         ).then(**save).then(**nav.record(chatbot))
@@ -291,8 +332,9 @@ def build_chat_tab(state: AppState) -> OnShow:
         inputs_kwargs=settings,
         outputs=[chatbot, stats],
         api_name=False,
-        concurrency_limit=None,
+        **queued,
         trigger_mode="multiple",
+        show_progress_on=[chatbot],
     ).then(**save).then(**nav.record(chatbot))
     # queued (so its toasts reach the page) but never waiting in line behind a reply
     stop.click(on_stop, [chatbot], [chatbot, stats], api_name="stop", concurrency_limit=None, trigger_mode="multiple")
@@ -301,15 +343,18 @@ def build_chat_tab(state: AppState) -> OnShow:
     )
     nav.wire(chatbot, save)
     effort.input(
-        lambda e: chat_model.effort_budgets(state.engine.describe())[e],
-        effort,
+        lambda e, v: chat_model.effort_budgets(state.visitor_of(v).info, think_max)[e],
+        [effort, visitor],
         think_budget,
         api_name=False,
         queue=False,
     )
     think_budget.change(
-        lambda v: (chat_model.budget_note(v, THINK_MAX), chat_model.effort_of(state.engine.describe(), v)),
-        think_budget,
+        lambda b, v: (
+            chat_model.budget_note(b, THINK_MAX),
+            chat_model.effort_of(state.visitor_of(v).info, b, think_max),
+        ),
+        [think_budget, visitor],
         [think_note, effort],
         api_name=False,
         queue=False,
@@ -319,8 +364,9 @@ def build_chat_tab(state: AppState) -> OnShow:
     )
     load.click(
         on_load,
-        inputs_kwargs={"model": model_name, "quant": quant},
+        inputs_kwargs={"visitor": visitor, "model": model_name, "quant": quant},
         outputs=[
+            visitor,
             banner,
             system,
             temperature,
@@ -337,11 +383,12 @@ def build_chat_tab(state: AppState) -> OnShow:
         api_name="load_model",
     )
 
-    def restore(history: list):
-        return (history or []), *after_turn(history or [])[1:]
+    def restore(history: list, visitor_now: Visitor | None):
+        return (history or []), *after_turn(history or [], visitor_now)[1:]
 
     return OnShow(
-        lambda: model_banner(state),
+        lambda v: model_banner(state.visitor_of(v)),
         [banner],
-        on_load=[{"fn": restore, "inputs": [saved], "outputs": [chatbot, export_md, export_json]}],
+        on_load=[{"fn": restore, "inputs": [saved, visitor], "outputs": [chatbot, export_md, export_json]}],
+        inputs=[visitor],
     )

@@ -1,7 +1,8 @@
 """What the Chat tab shows about the loaded model and derives from it: the banner, the model picker's choices marked by
 what can load here, what the model can do (hint and titled examples), its default budgets and its effort presets.
 
-All of it follows the loaded model: the Chat tab recomputes it after Load (and the banner whenever the tab shows).
+All of it follows the visitor's model: the Chat tab recomputes it after the visitor's Load (and the banner whenever
+the tab shows). A Load that failed leaves the visitor's model as it was and its error in their banner only.
 """
 
 from __future__ import annotations
@@ -40,10 +41,12 @@ def quant_label(info: ModelInfo) -> str:
     return "none (bf16)" if str(info.device).startswith("cuda") else "none (fp32)"
 
 
-def banner_markdown(info: ModelInfo | None) -> str:
-    """Markdown: one short line naming the loaded model, its notices (always visible), its details collapsed."""
+def banner_markdown(info: ModelInfo | None, errors: tuple[str, ...] | list[str] = ()) -> str:
+    """Markdown: one short line naming the loaded model, its notices and the visitor's own `errors` (the result of
+    their last Load; always visible), its details collapsed."""
+    failed = [f"> ❌ {html.escape(error, quote=False)}" for error in errors]
     if info is None:
-        return "**No model loaded.**"
+        return "\n\n".join(["**No model loaded.**", *failed])
     params = f"{info.params / 1e6:,.1f}M parameters" if info.params else "size unknown"
     short = f"**Model:** `{info.name}` · {params} · {info.device} · quantization: {quant_label(info)}"
     details = [html.escape(info.description), f"Context: {info.context_length:,} tokens."]
@@ -51,9 +54,8 @@ def banner_markdown(info: ModelInfo | None) -> str:
         details.append(f"Trained on: {', '.join(_family_titles(info.families))} puzzles.")
     warnings = [f"> ⚠️ {html.escape(note)}" for note in info.notices]
     body = "\n\n".join(details)
-    return "\n\n".join(
-        [short, *warnings, f"<details class='banner-details'><summary>Details</summary>\n\n{body}\n\n</details>"]
-    )
+    details_block = f"<details class='banner-details'><summary>Details</summary>\n\n{body}\n\n</details>"
+    return "\n\n".join([short, *warnings, *failed, details_block])
 
 
 def capability_hint(info: ModelInfo | None) -> str:
@@ -104,18 +106,25 @@ def default_budgets(info: ModelInfo | None) -> tuple[int, int]:
     return 512, 1024
 
 
-def effort_budgets(info: ModelInfo | None) -> dict[str, int]:
-    """Effort preset → thinking-budget slider value (THINK_MAX = unlimited)."""
-    return TINY_EFFORT if is_tiny(info) else GENERAL_EFFORT
+def efforts(maximum: int = THINK_MAX) -> list[str]:
+    """The effort presets offered: the last one is 'unlimited', or 'max' where budgets are capped below that."""
+    return EFFORTS if maximum >= THINK_MAX else [*EFFORTS[:-1], "max"]
 
 
-def effort_of(info: ModelInfo | None, budget: float) -> str | None:
+def effort_budgets(info: ModelInfo | None, maximum: int = THINK_MAX) -> dict[str, int]:
+    """Effort preset → thinking-budget slider value (THINK_MAX = unlimited), within a slider ending at `maximum`."""
+    table = TINY_EFFORT if is_tiny(info) else GENERAL_EFFORT
+    return {name: min(value, maximum) for name, value in zip(efforts(maximum), table.values())}
+
+
+def effort_of(info: ModelInfo | None, budget: float, maximum: int = THINK_MAX) -> str | None:
     """The effort preset a slider value matches, or None."""
-    return next((name for name, value in effort_budgets(info).items() if value == int(budget)), None)
+    return next((name for name, value in effort_budgets(info, maximum).items() if value == int(budget)), None)
 
 
 def budget_note(value: float, maximum: int) -> str:
-    """The live reading beside a budget slider: '= unlimited' at its last stop, else '= N tokens'."""
+    """The live reading beside a budget slider: '= unlimited' at the stop `maximum` (an uncapped slider's last
+    stop), else '= N tokens'."""
     return "= unlimited" if int(value) >= maximum else f"= {int(value):,} tokens"
 
 

@@ -1,9 +1,10 @@
 """The Evaluate tab: N samples × M puzzles of a family swept over thinking budgets, with the paper's statistics.
 
-Layout and wiring only: the run is `playground.evaluation.run.Evaluation` on the app's backend (whatever model the
-Chat tab loaded), the figures come from `playground.ui.charts`. The table and charts refresh after every batch; Stop
-ends the run at the next token and keeps what was complete. The family picker marks families the loaded model was not
-trained on. Named API endpoints: /evaluate, /stop_evaluate.
+Layout and wiring only: the run is `playground.evaluation.run.Evaluation` on the visitor's model (whatever they loaded
+in the Chat tab, from the app's shared cache), within the app's limits; the figures come from `playground.ui.charts`.
+The table and charts refresh after every batch; Stop ends the run at the next token and keeps what was complete (a
+Stop while the run waits in line means it never starts). The family picker marks families the visitor's model was
+not trained on. Named API endpoints: /evaluate, /stop_evaluate.
 """
 
 from __future__ import annotations
@@ -16,12 +17,19 @@ from playground.evaluation.run import EvalConfig, EvalResult, Evaluation, summar
 from playground.generation.budgets import budget_label, parse_budgets, slider_budget
 from playground.puzzles import families, get_family
 from playground.ui import charts
+from playground.ui.limits import EVAL_CONCURRENCY, Limits
 from playground.ui.puzzle_views import family_choices, known_family
+from playground.ui.queue_info import enqueued_at, waiting
 from playground.ui.state import AppState, OnShow
 from playground.ui.widgets import ANSWER_MAX, MODES, budget_slider
 
 BUDGET_CHOICES = [("0 (no thinking)", "0"), *((str(b), str(b)) for b in (64, 128, 256, 512, 1024, 2048))]
 BUDGET_CHOICES.append(("unlimited", "unlimited"))
+
+
+def _within(budget: str, cap: int | None) -> bool:
+    """Whether a budget choice ('unlimited' or a number) is allowed under the cap (None: no cap)."""
+    return cap is None or (budget != "unlimited" and int(budget) <= cap)
 
 
 def _level_choices(family: str) -> dict:
@@ -32,9 +40,9 @@ def _level_choices(family: str) -> dict:
     return {"choices": [(str(lv), lv) for lv in levels], "value": [fam.default_level], "info": info}
 
 
-def eval_config(values: dict[str, Any]) -> EvalConfig:
-    """The form's values (keyed by EvalConfig field, plus `extra_budgets` typed by hand) → a validated config;
-    budgets ascending, unlimited last. ValueError with a message for the user."""
+def eval_config(values: dict[str, Any], limits: Limits | None = None) -> EvalConfig:
+    """The form's values (keyed by EvalConfig field, plus `extra_budgets` typed by hand) → a validated config within
+    `limits`; budgets ascending, unlimited last. ValueError with a message for the user."""
     budgets = parse_budgets(",".join([*(values["budgets"] or []), values["extra_budgets"] or ""]))
     budgets.sort(key=lambda b: (b is None, b or 0))
     config = EvalConfig(
@@ -50,6 +58,8 @@ def eval_config(values: dict[str, Any]) -> EvalConfig:
         answer_budget=slider_budget(values["answer_budget"], ANSWER_MAX),
     )
     config.validate()
+    if limits is not None:
+        limits.check_evaluation(config.puzzles, config.samples, config.budgets, config.levels, config.answer_budget)
     return config
 
 
@@ -70,6 +80,8 @@ def build_evaluate_tab(state: AppState) -> OnShow:
     """Lay out the Evaluate tab and wire Run and Stop. Returns what to refresh when the tab is shown (the family
     picker's marks: the model can change)."""
     info = state.engine.describe()
+    limits = state.limits
+    visitor = state.visitor
     first = known_family(info, next(iter(families())))
     form: dict[str, gr.components.Component] = {}
     with gr.Row():
@@ -78,10 +90,29 @@ def build_evaluate_tab(state: AppState) -> OnShow:
                 family_choices(info), value=first, label="Puzzle family", elem_id="eval-family"
             )
             form["levels"] = gr.CheckboxGroup(label="Levels", elem_id="eval-levels", **_level_choices(first))
-            form["puzzles"] = gr.Slider(1, 200, value=10, step=1, label="Puzzles per level (M)", elem_id="eval-puzzles")
-            form["samples"] = gr.Slider(1, 64, value=4, step=1, label="Samples per puzzle (N)", elem_id="eval-samples")
+            form["puzzles"] = gr.Slider(
+                1,
+                limits.eval_puzzles,
+                value=min(10, limits.eval_puzzles),
+                step=1,
+                label=f"Puzzles per level (M; at most {limits.eval_puzzles})",
+                elem_id="eval-puzzles",
+            )
+            form["samples"] = gr.Slider(
+                1,
+                limits.eval_samples,
+                value=min(4, limits.eval_samples),
+                step=1,
+                label=f"Samples per puzzle (N; at most {limits.eval_samples})",
+                elem_id="eval-samples",
+            )
             form["budgets"] = gr.CheckboxGroup(
-                BUDGET_CHOICES, value=["0", "128", "512"], label="Thinking budgets (tokens)", elem_id="eval-budgets"
+                [c for c in BUDGET_CHOICES if _within(c[1], limits.think_budget)],
+                value=["0", "128", "512"],
+                label="Thinking budgets (tokens)"
+                if limits.eval_budgets is None
+                else f"Thinking budgets (tokens; at most {limits.eval_budgets} per run)",
+                elem_id="eval-budgets",
             )
             form["temperature"] = gr.Slider(
                 0,
@@ -100,8 +131,14 @@ def build_evaluate_tab(state: AppState) -> OnShow:
                     label="Other budgets (comma-separated, e.g. 32,96)", elem_id="eval-extra"
                 )
                 form["budget_mode"] = gr.Radio(MODES, value="hard", label="At the budget")
+                answer_max = limits.answer_budget or ANSWER_MAX
                 form["answer_budget"] = budget_slider(
-                    ANSWER_MAX, 512, f"Answer budget ({ANSWER_MAX} = unlimited)", elem_id="eval-answer"
+                    answer_max,
+                    min(512, answer_max),
+                    f"Answer budget ({ANSWER_MAX} = unlimited)"
+                    if answer_max == ANSWER_MAX
+                    else f"Answer budget (at most {answer_max:,} here)",
+                    elem_id="eval-answer",
                 )
                 form["first_seed"] = gr.Number(0, precision=0, label="First puzzle seed")
         with gr.Column(scale=3):
@@ -128,40 +165,50 @@ def build_evaluate_tab(state: AppState) -> OnShow:
     def on_run(request: gr.Request, progress=gr.Progress(), **values):
         session = f"{request.session_hash or 'api'}:evaluate"
         try:
-            config = eval_config(values)
+            config = eval_config(values, limits)
         except ValueError as err:
             gr.Warning(str(err))
             yield f"⚠️ {err}", gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
-        stop_event = state.begin(session)
+        stop_event = state.begin(session, enqueued_at())
         if stop_event is None:
             gr.Warning("An evaluation is already running in this session: press Stop first.")
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
+        if stop_event.is_set():  # Stop was pressed while the run waited in line
+            state.end(session)
+            yield "Stopped before the run started.", gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
         try:
-            ev = Evaluation(state.engine, config, runs_dir=state.runs_dir, stop=stop_event)
-            info = state.engine.describe()
-            head = f"**{info.name if info else '?'}** on {config.family} level {', '.join(map(str, config.levels))}: "
-            head += f"{config.puzzles} puzzles × {config.samples} samples × {len(config.budgets)} budgets"
-            progress(0, desc="starting")
-            yield head + " — starting…", summary_frame([], compact=True), gr.skip(), gr.skip(), gr.skip(), None
-            for message in ev.steps():
-                progress(ev.done / ev.total, desc=message)
-                yield _outputs(ev.result(), config.budgets, f"{head} — {message} ({ev.done}/{ev.total})") + (gr.skip(),)
-            result = ev.result()
-            verb = "Stopped" if result.stopped else "Done"
-            where = f"{verb} in {result.seconds:.1f} s. Saved to `{ev.out_dir}/` (results.jsonl, summary.json, "
-            where += f"{ev.csv_path.name})." if result.records else "Nothing was complete; no results."
-            csv_path = str(ev.csv_path) if result.records else None
-            yield _outputs(result, config.budgets, f"{head}\n\n{where}") + (csv_path,)
+            with state.backend(values["visitor"]) as engine:
+                yield from _run(engine, config, stop_event, progress)
         except (ValueError, RuntimeError) as err:
             gr.Warning(str(err))
             yield f"⚠️ {err}", gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         finally:
             state.end(session)
 
+    def _run(engine, config: EvalConfig, stop_event, progress):
+        """The run's page updates (status, table, three charts, CSV) as its batches complete."""
+        ev = Evaluation(engine, config, runs_dir=state.runs_dir, stop=stop_event)
+        info = engine.describe()
+        head = f"**{info.name if info else '?'}** on {config.family} level {', '.join(map(str, config.levels))}: "
+        head += f"{config.puzzles} puzzles × {config.samples} samples × {len(config.budgets)} budgets"
+        progress(0, desc="starting")
+        yield head + " — starting…", summary_frame([], compact=True), gr.skip(), gr.skip(), gr.skip(), None
+        for message in ev.steps():
+            progress(ev.done / ev.total, desc=message)
+            yield _outputs(ev.result(), config.budgets, f"{head} — {message} ({ev.done}/{ev.total})") + (gr.skip(),)
+        result = ev.result()
+        verb = "Stopped" if result.stopped else "Done"
+        where = f"{verb} in {result.seconds:.1f} s. Saved to `{ev.out_dir}/` (results.jsonl, summary.json, "
+        where += f"{ev.csv_path.name})." if result.records else "Nothing was complete; no results."
+        csv_path = str(ev.csv_path) if result.records else None
+        yield _outputs(result, config.budgets, f"{head}\n\n{where}") + (csv_path,)
+
     def on_stop(request: gr.Request):
-        if state.stop(f"{request.session_hash or 'api'}:evaluate"):
+        running = state.stop(f"{request.session_hash or 'api'}:evaluate")  # kept for a run waiting in line
+        if running or waiting(request.session_hash):
             # a toast, not the status line: the run's own "Stopped in …" may already have arrived there
             gr.Info("Stopping after the current token…")
             return gr.skip()
@@ -173,16 +220,17 @@ def build_evaluate_tab(state: AppState) -> OnShow:
     outputs = [status, table, budget_plot, n_plot, hist_plot, csv_file]
     run.click(
         on_run,
-        inputs_kwargs=form,
+        inputs_kwargs=form | {"visitor": visitor},
         outputs=outputs,
         api_name="evaluate",
-        concurrency_limit=None,
+        concurrency_limit=EVAL_CONCURRENCY,  # the rest wait in line, their position shown on the status line
+        concurrency_id="evaluate",
         show_progress_on=[status],
     )
     # queued (with no limit, so it never waits behind the run): a toast from an unqueued event never reaches the page
     stop.click(on_stop, None, status, api_name="stop_evaluate", concurrency_limit=None)
 
-    def on_show():
-        return gr.update(choices=family_choices(state.engine.describe()))
+    def on_show(visitor_now):
+        return gr.update(choices=family_choices(state.visitor_of(visitor_now).info))
 
-    return OnShow(on_show, [form["family"]])
+    return OnShow(on_show, [form["family"]], inputs=[visitor])

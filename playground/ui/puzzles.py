@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import gradio as gr
 
 from playground.evaluation.race import CURRENT, PanelConfig, RaceUpdate, race
-from playground.generation.pool import EnginePool
 from playground.models.adapters import find_adapters
 from playground.models.loading import ModelLoadError
 from playground.models.presets import choices, recommended_temperature
 from playground.puzzles import Instance, PuzzleConfigError, families, generate
+from playground.ui.limits import RACE_CONCURRENCY
 from playground.ui.puzzle_views import (
     RANDOM_SEEDS,
     family_choices,
@@ -30,6 +30,7 @@ from playground.ui.puzzle_views import (
     prompt_html,
     reference_markdown,
 )
+from playground.ui.queue_info import enqueued_at, waiting
 from playground.ui.state import AppState, OnShow
 from playground.ui.verdict import IDLE_HTML, RUNNING_HTML, current_model_line, error_html, verdict_html
 from playground.ui.widgets import ANSWER_MAX, MODES, THINK_MAX, budget_slider
@@ -78,6 +79,8 @@ def _key(instance: Instance) -> tuple[str, int, int]:
 
 def _panel(name: str, think: int, state: AppState) -> PanelWidgets:
     info = state.engine.describe()
+    think_max = state.limits.think_budget or THINK_MAX
+    answer_max = state.limits.answer_budget or ANSWER_MAX
     temperature = recommended_temperature(info.preset if info else None, info.name if info else None)
     key = name.lower()
     with gr.Column(variant="panel", elem_id=f"panel-{key}"):
@@ -88,23 +91,36 @@ def _panel(name: str, think: int, state: AppState) -> PanelWidgets:
                 [CURRENT, *choices()],
                 value=CURRENT,
                 allow_custom_value=True,
-                label="Model ('current' = the one loaded in Chat; or a hub id / folder)",
+                label="Model ('current' = the one you loaded in Chat; or a preset)"
+                if state.demo_mode
+                else "Model ('current' = the one you loaded in Chat; or a hub id / folder)",
                 scale=3,
                 elem_id=f"model-{key}",
             )
             w["budget_mode"] = gr.Dropdown(MODES, value="hard", label="At the budget", scale=2, elem_id=f"mode-{key}")
         with gr.Row():
             w["think_budget"] = budget_slider(
-                THINK_MAX, think, f"Thinking budget (tokens; {THINK_MAX} = unlimited)", scale=3, elem_id=f"think-{key}"
+                think_max,
+                min(think, think_max),
+                f"Thinking budget (tokens; {THINK_MAX} = unlimited)"
+                if think_max == THINK_MAX
+                else f"Thinking budget (tokens; at most {think_max:,} here)",
+                scale=3,
+                elem_id=f"think-{key}",
             )
             w["temperature"] = gr.Slider(0, 2, value=temperature, step=0.05, label="Temperature (0 = greedy)", scale=2)
         with gr.Accordion("More settings", open=False):
             with gr.Row():
                 w["answer_budget"] = budget_slider(
-                    ANSWER_MAX, 512, f"Answer budget ({ANSWER_MAX} = unlimited)", elem_id=f"answer-{key}"
+                    answer_max,
+                    min(512, answer_max),
+                    f"Answer budget ({ANSWER_MAX} = unlimited)"
+                    if answer_max == ANSWER_MAX
+                    else f"Answer budget (at most {answer_max:,} here)",
+                    elem_id=f"answer-{key}",
                 )
                 w["min_think"] = budget_slider(
-                    THINK_MAX, 0, "Minimum thinking (s1 extend mode)", elem_id=f"min-think-{key}"
+                    think_max, 0, "Minimum thinking (s1 extend mode)", elem_id=f"min-think-{key}"
                 )
             with gr.Row():
                 w["seed"] = gr.Number(-1, precision=0, label="Sampling seed (-1 = random)")
@@ -131,8 +147,8 @@ def _panel(name: str, think: int, state: AppState) -> PanelWidgets:
 
 def build_puzzles_tab(state: AppState) -> OnShow:
     """Lay out the Puzzles tab and wire its events. Returns what to refresh when the tab is shown (the 'current'
-    model line, the family picker's marks, the adapter pickers)."""
-    pool = EnginePool(state.engine, state.quant, state.device, state.offline)
+    model line: the visitor's model, the family picker's marks, the adapter pickers)."""
+    visitor = state.visitor
     info = state.engine.describe()
     first = known_family(info, DEFAULT_FAMILY if DEFAULT_FAMILY in families() else next(iter(families())))
     opening = generate(first, 1, 1)
@@ -218,11 +234,13 @@ def build_puzzles_tab(state: AppState) -> OnShow:
                 panel_config(p.name, {k.removeprefix(p.prefix): v for k, v in values.items() if k.startswith(p.prefix)})
                 for p in panels
             ]
+            for p, config in zip(panels, configs):
+                state.limits.check_budgets(config.think_budget, config.answer_budget, f"Panel {p.name}: ")
         except (PuzzleConfigError, ValueError) as err:
             gr.Warning(str(err))
             yield {seed: gr.skip()}  # a dict with no key reads as one value to Gradio
             return
-        stop_event = state.begin(session)
+        stop_event = state.begin(session, enqueued_at())
         if stop_event is None:
             gr.Warning("A race is already running: press Stop first.")
             yield {seed: gr.skip()}
@@ -233,6 +251,10 @@ def build_puzzles_tab(state: AppState) -> OnShow:
                 w: v for p in panels for w, v in (p.cleared() | {p.verdict: RUNNING_HTML}).items()
             }
             ends: dict[str, dict] = {}
+            if stop_event.is_set():  # Stop was pressed while the race waited in line
+                yield {p.verdict: IDLE_HTML for p in panels}
+                return
+            pool = state.pool(values["visitor"])
             updates = race(pool, instance, *configs, stop=stop_event, min_interval=UPDATE_INTERVAL)
             for update in updates:
                 if displayed.get(session) != key:
@@ -248,19 +270,27 @@ def build_puzzles_tab(state: AppState) -> OnShow:
             state.end(session)
 
     def on_stop(request: gr.Request):
-        if not state.stop(f"{request.session_hash or 'api'}:puzzles"):
+        running = state.stop(f"{request.session_hash or 'api'}:puzzles")  # kept for a race waiting in line
+        if not running and not waiting(request.session_hash):
             gr.Info("Nothing is running.")
 
-    race_inputs = puzzle | {p.prefix + k: w for p in panels for k, w in p.inputs.items()}
+    race_inputs = puzzle | {p.prefix + k: w for p in panels for k, w in p.inputs.items()} | {"visitor": visitor}
     race_outputs = [seed, *[w for p in panels for w in (p.chatbot, p.status, p.verdict, p.plot)]]
-    run.click(on_race, inputs_kwargs=race_inputs, outputs=race_outputs, api_name="race", concurrency_limit=None)
+    run.click(
+        on_race,
+        inputs_kwargs=race_inputs,
+        outputs=race_outputs,
+        api_name="race",
+        concurrency_limit=RACE_CONCURRENCY,  # the rest wait in line, their position shown
+        concurrency_id="race",
+    )
     run.click(None, js=SCROLL_TO_PANELS, api_name=False, queue=False)
     stop.click(on_stop, None, None, api_name="stop_race", concurrency_limit=None)  # queued: its toast reaches the page
 
     def on_pair(**values):
         # panel A: the plain base by name; panel B: 'current' (base + adapter); the same settings and sampling seed
         same_seed = 0 if values["seed"] is None or values["seed"] < 0 else values["seed"]
-        info = state.engine.describe()
+        info = state.visitor_of(values["visitor"]).info
         base = info.base_name if info and info.base_name else CURRENT
         copied = {a.inputs[k]: values[k] for k in SHARED}
         return copied | {
@@ -274,19 +304,19 @@ def build_puzzles_tab(state: AppState) -> OnShow:
 
     pair.click(
         on_pair,
-        inputs_kwargs={k: b.inputs[k] for k in (*SHARED, "seed")},
+        inputs_kwargs={k: b.inputs[k] for k in (*SHARED, "seed")} | {"visitor": visitor},
         outputs=[*a.inputs.values(), b.inputs["model"], b.inputs["adapter"], b.inputs["seed"]],
         api_name=False,
         queue=False,
     )
 
-    def on_show():
-        info = state.engine.describe()
+    def on_show(visitor_now):
+        info = state.visitor_of(visitor_now).info
         adapters = gr.update(choices=["", *find_adapters(state.runs_dir)])
         paired = gr.update(visible=info is not None and info.base_name is not None)
         return current_model_line(info), paired, adapters, adapters, gr.update(choices=family_choices(info))
 
-    return OnShow(on_show, [current, pair, a.inputs["adapter"], b.inputs["adapter"], family])
+    return OnShow(on_show, [current, pair, a.inputs["adapter"], b.inputs["adapter"], family], inputs=[visitor])
 
 
 def _render(

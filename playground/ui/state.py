@@ -1,55 +1,163 @@
-"""What every tab shares: the engine (the backend serving one model), the app's options, per-session stop events."""
+"""What the tabs share and what each visitor has of their own.
+
+`AppState` is built once per app: its options, the models in memory (`generation.pool.ModelCache`, shared by every
+visitor; the startup model is pinned in it) and the visitors' stop events. `Visitor` is one visitor's own state, kept
+per browser session in a `gr.State` (`AppState.visitor`): the model they chose (model + quantization + adapter), what
+it is, and the result of their own last Load. Every tab resolves the engine it generates with from the visitor, so
+one visitor's Load or adapter never changes another's model, banner or running reply.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from playground.generation.backend import Backend
+from playground.generation.backend import Backend, ModelInfo
+from playground.generation.engine import Engine
+from playground.generation.pool import (
+    DEFAULT_CAPACITY,
+    AllowList,
+    ModelCache,
+    ModelKey,
+    VisitorPool,
+    adapter_key,
+    model_key,
+)
+from playground.models.loading import ModelLoadError
+from playground.models.presets import PRESETS
+from playground.ui.limits import DEMO, FULL, Limits
 
 
 @dataclass
 class OnShow:
-    """What a tab refreshes when it is shown (tab select and page load): `fn()` → values for `outputs`.
+    """What a tab refreshes when it is shown (tab select and page load): `fn(*inputs)` → values for `outputs`.
 
-    A tab builder may return one, so views of shared state (the loaded model, adapters) never go stale.
+    A tab builder may return one, so views of the visitor's model (e.g. after "Use this adapter") never go stale.
     """
 
-    fn: Callable[[], object]
+    fn: Callable[..., object]
     outputs: list
     on_load: list[dict] = field(default_factory=list)  # page-load-only events, as keyword arguments of demo.load
+    inputs: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """One visitor's model choice and what they were told about it (never shared with another visitor). Its hash (how
+    Gradio sees it change) covers the model and the notices."""
+
+    key: ModelKey
+    info: ModelInfo | None = field(hash=False)  # what the model is (kept when the cache frees it: loads again on use)
+    notices: tuple[str, ...] = ()  # the result of this visitor's last Load, when it failed
+
+    @property
+    def name(self) -> str:
+        return self.info.name if self.info else self.key.model
 
 
 @dataclass
 class AppState:
     """Shared by all tabs of one app. Stop events are per browser session (Gradio's session hash)."""
 
-    engine: Backend  # the local Engine, or any other implementation of the protocol
+    engine: Backend  # the startup model's engine: pinned in the cache, every visitor's first model
     demo_mode: bool = False
     offline: bool = False
     quant: str = "auto"
     device: str = "auto"
     runs_dir: Path = Path("runs")
+    max_models: int = DEFAULT_CAPACITY
+    visitor: object = None  # the gr.State holding each session's Visitor (build_app creates it)
+    cache: ModelCache = field(init=False)
     _stops: dict[str, threading.Event] = field(default_factory=dict)
     _busy: set[str] = field(default_factory=set)
+    _active: dict[str, float] = field(default_factory=dict)  # session → when a generation last began or ended
+    _stopped: dict[str, float] = field(default_factory=dict)  # session → a Stop that found nothing running
     _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        allow = None
+        if self.demo_mode:
+            allow = AllowList(frozenset({"tiny", *PRESETS}), self.runs_dir)
+        self.cache = ModelCache(self.engine, self.max_models, self.offline, allow)
+
+    @property
+    def limits(self) -> Limits:
+        return DEMO if self.demo_mode else FULL
 
     @property
     def default_model(self) -> str:
-        """What the loaded model was loaded from (the Train tab's default base)."""
+        """What the startup model was loaded from (the Train tab's default base before a visitor loads another)."""
         info = self.engine.describe()
         return info.source if info else "tiny"
 
-    def begin(self, session: str) -> threading.Event | None:
-        """Mark a session busy and give it a fresh stop event; None if it is already generating."""
+    # ------------------------------------------------------------ each visitor's model
+    def first_visitor(self) -> Visitor:
+        """A new visitor: on the startup model."""
+        return Visitor(self.cache.pinned, self.engine.describe())
+
+    def visitor_of(self, visitor: Visitor | None) -> Visitor:
+        """The session's visitor (a fresh one for a session that has none yet)."""
+        return visitor if isinstance(visitor, Visitor) else self.first_visitor()
+
+    def load(self, visitor: Visitor | None, name: str, quant: str) -> Visitor:
+        """The visitor on the model `name` (loaded into the cache if needed). ModelLoadError when it is refused or
+        cannot load: then nothing changed for anyone (the caller keeps `visitor`, with the error as its notice)."""
+        visitor = self.visitor_of(visitor)
+        if not (name or "").strip():
+            raise ModelLoadError("Pick a model first.")
+        key = model_key(name, quant, self.device)
+        self.cache.check(key)  # refused before anything on the server is looked at
+        return self._switch(key)
+
+    def load_adapter(self, visitor: Visitor | None, adapter_dir: str) -> Visitor:
+        """The visitor on base + the adapter folder (base: the one the adapter names, or the visitor's model)."""
+        visitor = self.visitor_of(visitor)
+        if self.demo_mode:
+            raise ModelLoadError("This shared demo applies only adapters trained here.")
+        engine = self.cache.peek(visitor.key)
+        return self._switch(adapter_key(visitor.key, engine.loaded if engine else None, adapter_dir))
+
+    def _switch(self, key: ModelKey) -> Visitor:
+        with self.cache.using(key) as engine:
+            return Visitor(key, engine.describe())
+
+    def failed(self, visitor: Visitor | None, error: Exception) -> Visitor:
+        """The visitor, unchanged but for a notice saying why their Load failed."""
+        return replace(self.visitor_of(visitor), notices=(str(error),))
+
+    @contextmanager
+    def backend(self, visitor: Visitor | None) -> Iterator[Engine]:
+        """The engine serving the visitor's model for the length of a `with` block (loaded again if the cache freed
+        it; never freed meanwhile)."""
+        with self.cache.using(self.visitor_of(visitor).key) as engine:
+            yield engine
+
+    def pool(self, visitor: Visitor | None) -> VisitorPool:
+        """The engines a race of this visitor draws from ('current' = the visitor's model)."""
+        return VisitorPool(self.cache, self.visitor_of(visitor).key, self.quant)
+
+    # ------------------------------------------------------------ each session's running generation and Stop
+    def begin(self, session: str, since: float | None = None) -> threading.Event | None:
+        """Mark a session busy and give it a fresh stop event; None if it is already generating, or if it was when this
+        request was made (`since`: when it joined the queue; it waited in line behind the session's own generation).
+        A Stop that came after `since` while nothing ran (the request was waiting in line) is kept: the event is set
+        already."""
         with self._guard:
             if session in self._busy:
                 return None
+            if since is not None and self._active.get(session, -1.0) > since:
+                return None
             self._busy.add(session)
-            self._stops[session] = threading.Event()
-            return self._stops[session]
+            self._active[session] = time.monotonic()
+            event = self._stops[session] = threading.Event()
+            stopped = self._stopped.pop(session, None)
+            if since is not None and stopped is not None and stopped >= since:
+                event.set()
+            return event
 
     def is_busy(self, session: str) -> bool:
         """Whether the session is generating now."""
@@ -59,12 +167,16 @@ class AppState:
     def end(self, session: str) -> None:
         with self._guard:
             self._busy.discard(session)
+            self._active[session] = time.monotonic()
 
     def stop(self, session: str) -> bool:
-        """Ask the session's running generation to stop; False when nothing was running."""
+        """Ask the session's running generation to stop; False when nothing was running (then the Stop is kept for a
+        request of the session that was already waiting in line)."""
         with self._guard:
             event = self._stops.get(session)
             running = session in self._busy
-        if event is not None:
+            if not running:
+                self._stopped[session] = time.monotonic()
+        if event is not None and running:
             event.set()
         return running
