@@ -2,9 +2,9 @@
 
 No Gradio here: the Puzzles tab, the tests and any script call `race(...)`, which runs both panels in threads
 (each consuming `chat_session.stream_turn`) and merges their updates through a queue, so both chats stream
-together. Panels that use the loaded model share its one `Engine` (it allows concurrent generations); a panel
-naming another model (or an adapter) gets a second Engine from `generation.pool.EnginePool`, which caches one
-such model and frees it when another is asked for. After each panel ends, its answer is verified and its tokens and
+together. Panels that use the visitor's model share its one `Engine` (it allows concurrent generations); a panel
+naming another model (or an adapter) gets its Engine from the app's shared model cache through
+`generation.pool.VisitorPool`. After each panel ends, its answer is verified and its tokens and
 time kept.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 from playground.generation.chat_session import Message, TurnUpdate, stream_turn, user_message
 from playground.generation.engine import Engine
-from playground.generation.pool import CURRENT, EnginePool
+from playground.generation.pool import CURRENT, VisitorPool
 from playground.generation.request import GenerationRequest, GenerationStats
 from playground.models.adapters import adapted_name
 from playground.puzzles import Instance, Verdict, get_family
@@ -127,7 +127,7 @@ def _run_panel(
 
 
 def race(
-    pool: EnginePool,
+    pool: VisitorPool,
     instance: Instance,
     a: PanelConfig,
     b: PanelConfig,
@@ -239,7 +239,7 @@ def _snapshot(panels: dict[str, PanelState]) -> dict[str, PanelState]:
 
 __all__ = [
     "CURRENT",
-    "EnginePool",
+    "VisitorPool",
     "PanelConfig",
     "PanelResult",
     "PanelState",

@@ -335,14 +335,14 @@ def build_train_tab(state: AppState) -> None:
             adapters,
         )
 
-    def on_use(path: str | None):
+    def on_use(path: str | None, visitor):
         if not path:
-            return "Pick a finished run's adapter first."
-        try:  # the backend serves base + adapter from here on, in the Chat and Puzzles tabs too
-            state.engine.load_adapter(path, offline=state.offline)
+            return "Pick a finished run's adapter first.", gr.skip()
+        try:  # this visitor's Chat and Puzzles tabs use base + adapter from here on (nobody else's change)
+            visitor = state.load_adapter(visitor, path)
         except Exception as exc:  # any failure is shown to the user
-            return f"Could not load the adapter: {exc}"
-        return adapter_loaded_message(state.engine.describe())
+            return f"Could not load the adapter: {exc}", gr.skip()
+        return adapter_loaded_message(visitor.info), visitor
 
     w["data_source"].change(on_source, w["data_source"], [puzzle_box, upload_box, failures_box, w["failures"]])
     check_btn.click(on_check, inputs_kwargs=w, outputs=[data_msg, data_table])
@@ -368,4 +368,6 @@ def build_train_tab(state: AppState) -> None:
     ]
     screen = {"watched": watched, "plot": shown_plot, "runs_sig": runs_sig, "adapters": shown_adapters}
     timer.tick(on_tick, inputs_kwargs=screen, outputs=outputs, show_progress="hidden")
-    use_btn.click(on_use, pick, use_msg)
+    use_btn.click(on_use, [pick, state.visitor], [use_msg, state.visitor])
+    # the default base follows the model this visitor loads
+    state.visitor.change(lambda v: state.visitor_of(v).info.source, state.visitor, w["base_model"], queue=False)
