@@ -7,9 +7,10 @@ model's own chat template and masks the labels so that the loss falls on the fin
 
 from __future__ import annotations
 
+import io
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 
 ROLES = ("system", "user", "assistant")
 MAX_ERRORS = 20  # a bad upload lists this many problems, not thousands
+MAX_UPLOAD_BYTES = 200 * 2**20  # a JSONL upload is read up to this size, never further
+MAX_LINE_BYTES = 4 * 2**20  # one example: far beyond any context a preset takes; longer lines are skipped unread
 IGNORE_INDEX = -100  # label value the loss ignores
 _SENTINEL = "PLAYGROUND_END_OF_TURN_PROBE"
 
@@ -131,6 +134,15 @@ def find_eval_results(runs_dir: str | Path) -> list[Path]:
 # ---------------------------------------------------------------- uploaded JSONL
 
 
+def _encodable(text: str) -> bool:
+    """Whether `text` is real Unicode text (JSON's \\ud800 escapes can make strings no tokenizer takes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_record(obj: Any) -> tuple[list[dict[str, str]] | None, str | None]:
     """(messages, None) for a valid record, else (None, problem)."""
     if not isinstance(obj, dict):
@@ -146,6 +158,8 @@ def _check_record(obj: Any) -> tuple[list[dict[str, str]] | None, str | None]:
                 return None, f"messages[{i}] has role {m['role']!r}; expected one of {', '.join(ROLES)}"
             if not isinstance(m.get("content"), str) or not m["content"].strip():
                 return None, f"empty content in messages[{i}] (role {m['role']!r})"
+            if not _encodable(m["content"]):
+                return None, f"messages[{i}] holds an unpaired surrogate (\\ud800-\\udfff): not text"
         if not any(m["role"] == "user" for m in msgs):
             return None, "missing role 'user': no user message"
         if msgs[-1]["role"] != "assistant":
@@ -157,6 +171,8 @@ def _check_record(obj: Any) -> tuple[list[dict[str, str]] | None, str | None]:
                 return None, f"missing '{key}'"
             if not isinstance(obj[key], str) or not obj[key].strip():
                 return None, f"empty '{key}'"
+            if not _encodable(obj[key]):
+                return None, f"'{key}' holds an unpaired surrogate (\\ud800-\\udfff): not text"
         return [
             {"role": "user", "content": obj["prompt"]},
             {"role": "assistant", "content": obj["completion"]},
@@ -164,17 +180,49 @@ def _check_record(obj: Any) -> tuple[list[dict[str, str]] | None, str | None]:
     return None, "expected 'messages' (role/content) or 'prompt'/'completion'"
 
 
-def _read_source(source: str | Path | bytes) -> str:
-    """Text of an upload given as bytes, a path, or the JSONL text itself (a str that is not a file)."""
+def _open_source(source: str | Path | bytes) -> io.BufferedIOBase:
+    """A binary stream of an upload given as bytes, a path, or the JSONL text itself (a str that is not a file)."""
     if isinstance(source, bytes):
-        return source.decode("utf-8", errors="replace")
-    if isinstance(source, Path):
-        return source.read_text(encoding="utf-8", errors="replace")
+        return io.BytesIO(source)
+    if isinstance(source, str):
+        try:
+            is_file = "\n" not in source and len(source) < 4096 and Path(source).is_file()
+        except OSError:
+            is_file = False
+        if not is_file:
+            return io.BytesIO(source.encode("utf-8", errors="surrogatepass"))
     try:
-        is_file = "\n" not in source and len(source) < 4096 and Path(source).is_file()
-    except OSError:
-        is_file = False
-    return Path(source).read_text(encoding="utf-8", errors="replace") if is_file else source
+        return open(source, "rb")  # noqa: SIM115 - closed by the reader
+    except OSError as exc:
+        raise DataError(f"cannot read {Path(source).name}: {exc.strerror}") from exc
+
+
+def _read_lines(source: str | Path | bytes) -> Iterator[tuple[int, str | None, str | None]]:
+    """(line number, text, problem) for each line of an upload, read line by line within MAX_LINE_BYTES and
+    MAX_UPLOAD_BYTES: an over-long line is skipped without being kept (problem set, text None), a line that is not
+    UTF-8 is reported, never repaired. A file over the size limit ends with a problem for its first unread line."""
+    total = 0
+    with _open_source(source) as fh:
+        for lineno in range(1, 2**62):
+            if total >= MAX_UPLOAD_BYTES:
+                if fh.read(1):
+                    yield lineno, None, f"the file is larger than {MAX_UPLOAD_BYTES / 2**20:g} MB; the rest is not read"
+                return
+            raw = fh.readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                return
+            total += len(raw)
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                while (chunk := fh.readline(2**20)) and total < MAX_UPLOAD_BYTES:  # skip the rest, unkept
+                    total += len(chunk)
+                    if chunk.endswith(b"\n"):
+                        break
+                yield lineno, None, f"line longer than {MAX_LINE_BYTES / 2**20:g} MB: not read"
+                continue
+            try:
+                yield lineno, raw.decode("utf-8"), None
+            except UnicodeDecodeError as exc:
+                yield lineno, None, f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at byte {exc.start + 1})"
 
 
 def validate_jsonl(
@@ -182,18 +230,24 @@ def validate_jsonl(
 ) -> tuple[list[Example], list[str]]:
     """Parse and check a JSONL upload; return (valid examples, errors like "line 3: bad JSON (...)").
 
-    Length is counted with `tokenizer` when given, else estimated at 3 characters per token.
+    Length is counted with `tokenizer` when given, else estimated at 3 characters per token. Size, line length,
+    encoding and nesting are checked while reading, before anything is tokenized.
     """
-    text = _read_source(source)
     examples: list[Example] = []
     errors: list[str] = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line, unreadable in _read_lines(source):
+        if unreadable:
+            errors.append(f"line {lineno}: {unreadable}")
+            continue
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             errors.append(f"line {lineno}: bad JSON ({exc.msg} at column {exc.colno})")
+            continue
+        except RecursionError:
+            errors.append(f"line {lineno}: JSON nested too deeply")
             continue
         msgs, problem = _check_record(obj)
         if problem is None and max_seq_len:

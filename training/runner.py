@@ -114,8 +114,11 @@ class TrainRunner:
         return self.runs_dir / validate_name(name)
 
     def exists(self, name: str) -> bool:
-        """Whether a run folder with this name holds anything (a launch under that name is refused)."""
+        """Whether a run folder with this name holds anything (a launch under that name is refused). A link counts as
+        taken, dangling or not: a run never writes through one to somewhere outside the runs folder."""
         run_dir = self.run_dir(name)
+        if run_dir.is_symlink() or (run_dir.exists() and not run_dir.is_dir()):
+            return True
         return run_dir.is_dir() and any(run_dir.iterdir())
 
     def free_name(self, name: str) -> str:
