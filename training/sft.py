@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv in (["-h"], ["--help"]) else 2
     config_path = Path(argv[0])
     run_dir = config_path.parent
+    if not config_path.is_file():  # no run folder to report into: say so and stop
+        print(f"[sft] error: no config file at {config_path}", file=sys.stderr, flush=True)
+        return 2
     try:
         cfg = load_config(config_path)
         run_dir = cfg.run_dir
@@ -62,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException as exc:  # noqa: BLE001 - every failure must land in status.json
         if isinstance(exc, SystemExit):
             exc = RuntimeError("stopped by a second signal before the adapter was saved")
-        traceback.print_exc()
+        if not isinstance(exc, ConfigError):  # a config error is the message itself
+            traceback.print_exc()
         error = f"{type(exc).__name__}: {exc}"
         if not isinstance(exc, ConfigError) and is_oom(exc):
             error = f"{OOM_ADVICE}\n({error})"
@@ -212,13 +216,27 @@ def build_trainer(cfg: SFTConfig, callbacks: list[Any] | None = None) -> Any:
 
 
 def _memory_gb() -> tuple[float | None, float]:
-    """(peak GPU memory allocated, peak process RSS) in GB."""
-    import resource
-
+    """(peak GPU memory allocated, peak RSS of this process) in GB."""
     import torch
 
     gpu = torch.cuda.max_memory_allocated() / 1e9 if torch.cuda.is_available() else None
-    return gpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # ru_maxrss is in KiB on Linux
+    return gpu, peak_rss_gb()
+
+
+def peak_rss_gb() -> float:
+    """This process's own peak resident memory in GB. Linux's VmHWM belongs to the process's current memory map, so
+    it starts afresh at exec; getrusage's ru_maxrss carries the launching parent's peak over into a child (used only
+    where /proc is missing)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1e6  # kB
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # KiB on Linux
 
 
 def make_progress_callback(run_dir: Path, stop: dict[str, bool]) -> Any:
