@@ -103,10 +103,30 @@ def resolve_source(name: str) -> str:
     return str(path.resolve()) if path.exists() else name
 
 
+ZEROGPU_MEMORY_GB = 70.0  # GPU memory of a ZeroGPU task (its "large" slice); ZEROGPU_CUDA_TOTAL_MEMORY overrides
+
+
+def on_zerogpu() -> bool:
+    """Whether this is a ZeroGPU Space, told as the `spaces` package tells it (SPACES_ZERO_GPU). There the main
+    process has no GPU: CUDA exists only inside `@spaces.GPU` calls, and `torch.cuda` answers are stand-ins."""
+    return os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true")
+
+
+def zerogpu_memory_gb() -> float:
+    """GPU memory a ZeroGPU task gets, from the Space's settings (never from torch.cuda, which is faked there)."""
+    try:
+        return int(os.environ["ZEROGPU_CUDA_TOTAL_MEMORY"]) / 1e9
+    except (KeyError, ValueError):
+        return ZEROGPU_MEMORY_GB
+
+
 def resolve_device(device: str) -> str:
-    """'auto' → 'cuda' when a GPU is visible, else 'cpu'; asking for CUDA without one is an error."""
+    """'auto' → 'cuda' when a GPU is visible (always on ZeroGPU, where the GPU comes per call), else 'cpu'; asking
+    for CUDA without one is an error."""
     if device not in DEVICES:
         raise ModelLoadError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    if on_zerogpu():
+        return device if device == "cpu" else "cuda"
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
@@ -115,16 +135,19 @@ def resolve_device(device: str) -> str:
 
 
 def resolve_quant(quant: str, device: str) -> str:
-    """'auto' → 4-bit NF4 on CUDA, full precision on CPU."""
+    """'auto' → 4-bit NF4 on CUDA, full precision on CPU, and bf16 on ZeroGPU: bitsandbytes quantizes while
+    loading, on a GPU, and ZeroGPU's main process (where models load) has none."""
     if quant not in QUANTS:
         raise ModelLoadError(f"unknown quantization {quant!r}; choose one of {', '.join(QUANTS)}")
     if quant == "auto":
-        return "4bit" if device == "cuda" else "none"
+        return "4bit" if device == "cuda" and not on_zerogpu() else "none"
     return quant
 
 
 def free_memory_gb(device: str) -> float:
     """Free memory where the weights would go: GPU memory on CUDA, available RAM on CPU."""
+    if device == "cuda" and on_zerogpu():
+        return zerogpu_memory_gb()
     if device == "cuda":
         free, _ = torch.cuda.mem_get_info()
         return free / 1e9
@@ -248,7 +271,8 @@ def _load(
 ) -> LoadedModel:
     """Load weights and tokenizer from a folder or the hub (cache only when `local_only`)."""
     kwargs = {"local_files_only": local_only, **quantization_kwargs(quant, device)}
-    if quant in ("4bit", "8bit") or device == "cuda":
+    zerogpu = device == "cuda" and on_zerogpu()  # loaded on the CPU, then moved as ZeroGPU expects (`.to("cuda")`)
+    if (quant in ("4bit", "8bit") or device == "cuda") and not zerogpu:
         kwargs["device_map"] = "auto" if device == "cuda" else {"": "cpu"}
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(source), local_files_only=local_only)
@@ -261,6 +285,8 @@ def _load(
         raise ModelLoadError(f"Could not load {name!r}: {type(err).__name__}: {err}") from err
     if device == "cpu" and quant == "none":
         model.to("cpu")
+    if zerogpu:
+        model.to("cuda")
     model.eval()
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -286,5 +312,5 @@ def unload(loaded: LoadedModel | None) -> None:
         return
     loaded.model = None
     gc.collect()
-    if torch.cuda.is_available():
+    if not on_zerogpu() and torch.cuda.is_available():
         torch.cuda.empty_cache()
