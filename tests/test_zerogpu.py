@@ -172,10 +172,12 @@ def test_on_zerogpu_auto_never_asks_torch_cuda(monkeypatch):
     assert loading.resolve_device("auto") == "cuda" and loading.resolve_device("cpu") == "cpu"
     assert loading.resolve_quant("auto", "cuda") == "none"  # bf16: no GPU while loading for bitsandbytes
     assert loading.free_memory_gb("cuda") == loading.ZEROGPU_MEMORY_GB
-    assert loading._auto_choice("cuda", True, []) == "phi-4-reasoning-plus"
-    monkeypatch.setenv("ZEROGPU_CUDA_TOTAL_MEMORY", str(10 * 10**9))
-    assert loading.free_memory_gb("cuda") == 10.0
-    assert loading._auto_choice("cuda", True, []) == "phi-4-mini-reasoning"
+    bf16 = loading.resolve_quant("auto", "cuda")
+    assert loading._auto_choice("cuda", True, [], bf16) == "phi-4-reasoning-plus"  # 14.7B in bf16 fits in 70 GB
+    monkeypatch.setenv("ZEROGPU_CUDA_TOTAL_MEMORY", str(8 * 10**9))
+    assert loading.free_memory_gb("cuda") == 8.0
+    assert loading._auto_choice("cuda", True, [], bf16) == "qwen3-1.7b"  # sized for bf16 ...
+    assert loading._auto_choice("cuda", True, [], "4bit") == "phi-4-mini-reasoning"  # ... not for 4-bit
     loading.unload(None)
     loading.unload(loading.LoadedModel(None, None, "x", "x", None, "none", "cuda", ""))
 

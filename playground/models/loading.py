@@ -227,7 +227,7 @@ def load_model(
     online = not offline and hub_reachable()
     name = (name or "auto").strip()
     if name == "auto":
-        name = _auto_choice(device, online, notices)
+        name = _auto_choice(device, online, notices, resolve_quant(quant, device))
     if name.lower() in EMBEDDED_NAMES:
         return _load(embedded_default_path(), "tiny", None, resolve_quant(quant, device), device, notices, True)
     preset = find_preset(name)
@@ -249,11 +249,12 @@ def load_model(
         return _load(embedded_default_path(), "tiny", None, resolve_quant("auto", device), device, notices, True)
 
 
-def _auto_choice(device: str, online: bool, notices: list[str]) -> str:
+def _auto_choice(device: str, online: bool, notices: list[str], quant: str = "4bit") -> str:
+    """The best preset of AUTO_GPU_ORDER that fits in free GPU memory at `quant`, else the embedded 'tiny'."""
     if device == "cuda" and online:
         free = free_memory_gb("cuda")
         for candidate in AUTO_GPU_ORDER:
-            if PRESETS[candidate].need_gb("4bit") <= free:
+            if PRESETS[candidate].need_gb(quant) <= free:
                 return candidate
     if device == "cuda" and not online:
         notices.append("The Hugging Face hub is unreachable, so the embedded default model is used.")
