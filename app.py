@@ -1,7 +1,8 @@
 """Reasoning Playground: watch a reasoning model think, budget its thinking, test it on puzzles, fine-tune it.
 
 python app.py [--model auto|tiny|PRESET|HUB_ID|PATH] [--quant auto|4bit|8bit|none] [--device auto|cuda|cpu]
-              [--host 127.0.0.1] [--port 7860] [--share] [--offline] [--demo] [--max-models 2]
+              [--host 127.0.0.1] [--port 7860] [--share] [--offline] [--demo]
+              [--server http://HOST:PORT/v1 [--api-key-env VAR]] [--max-models 2]
 """
 
 from __future__ import annotations
@@ -46,14 +47,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "Phi-4-class preset on a CUDA machine with the hub, else the embedded default",
     )
     parser.add_argument(
+        "--server",
+        default=None,
+        help="generate on an OpenAI-compatible server (vLLM) at http://HOST:PORT/v1 instead of loading weights here; "
+        "--model then names one of the models it serves (default: its first)",
+    )
+    parser.add_argument("--api-key-env", default=None, help="environment variable holding the server's API key")
+    parser.add_argument(
         "--quant",
         choices=QUANTS,
         default="auto",
         help="weights: 4-bit NF4 (bitsandbytes), 8-bit, or none (bf16 on GPU, fp32 on CPU)",
     )
     parser.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for all interfaces)")
-    parser.add_argument("--port", type=int, default=7860, help="port to listen on")
+    # a Space sets GRADIO_SERVER_NAME=0.0.0.0 (and the port): its proxy must reach the server
+    host, port = os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), int(os.environ.get("GRADIO_SERVER_PORT", 7860))
+    parser.add_argument("--host", default=host, help="address to listen on (0.0.0.0 for all interfaces)")
+    parser.add_argument("--port", type=int, default=port, help="port to listen on")
     parser.add_argument("--share", action="store_true", help="also open a public Gradio share link")
     parser.add_argument(
         "--offline", action="store_true", help="never contact the Hugging Face hub (local folders and cache only)"
@@ -126,13 +136,23 @@ def main(argv: list[str] | None = None) -> None:
     from playground.ui.limits import QUEUE_MAX_SIZE
     from playground.ui.state import AppState
 
-    engine = Engine()
-    try:
-        engine.load(args.model, args.quant, args.device, args.offline)
-    except ModelLoadError as err:
-        print(f"[app] {err}\n[app] Falling back to the embedded default model.", file=sys.stderr)
-        engine.load("tiny", "auto", args.device, True)
-        engine.loaded.notices.insert(0, f"{err} The embedded default model was loaded instead.")
+    if args.server:  # a remote backend: the server generates, the playground keeps its budgets
+        from playground.generation.remote import connect
+
+        try:
+            engine = connect(args.server, None if args.model == "auto" else args.model, args.api_key_env, args.offline)
+        except (ModelLoadError, ValueError) as err:
+            sys.exit(f"[app] {err}")
+    else:
+        from playground.generation.zerogpu import wrap_for_space
+
+        engine = wrap_for_space(Engine())  # on a ZeroGPU Space: GPU work inside @spaces.GPU (before any model loads)
+        try:
+            engine.load(args.model, args.quant, args.device, args.offline)
+        except ModelLoadError as err:
+            print(f"[app] {err}\n[app] Falling back to the embedded default model.", file=sys.stderr)
+            engine.load("tiny", "auto", args.device, True)
+            engine.loaded.notices.insert(0, f"{err} The embedded default model was loaded instead.")
     state = AppState(
         engine=engine,
         demo_mode=args.demo,

@@ -77,6 +77,11 @@ def server_command(model: str, port: int, reasoning: bool = True, max_model_len:
         "--port",
         str(port),
         "--disable-uvicorn-access-log",
+        # a seeded request whose prompt is split across steps crashes vLLM's CPU engine ("CPU Generator does not
+        # use offset"): whole prompts only, and a step takes the longest one
+        "--no-enable-chunked-prefill",
+        "--max-num-batched-tokens",
+        str(max(max_model_len, 8192)),
     ]
     if reasoning:
         cmd += ["--reasoning-parser", "deepseek_r1", "--reasoning-config", json.dumps(REASONING_CONFIG)]

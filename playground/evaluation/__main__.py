@@ -2,7 +2,7 @@
 
     python -m playground.evaluation --family maze --level 2 --puzzles 20 --samples 8 --budgets 0,128,512,unlimited
         [--levels 1,2] [--model tiny] [--adapter DIR] [--temperature 0.8] [--seed 0] [--budget-mode hard]
-        [--answer-budget 512] [--out DIR] [--json]
+        [--answer-budget 512] [--out DIR] [--json] [--server http://HOST:PORT/v1 [--api-key-env VAR]]
 
 Prints a table (average pass@1 ± std, majority vote, best-of-N, worst-of-N, tokens per response) and writes
 results.jsonl, summary.json and <run>-summary.csv to --out (default runs/eval-<family>-<time>). A tqdm progress bar goes
@@ -51,6 +51,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--budgets", default=budgets, help="thinking budgets, comma-separated; 'unlimited' = no limit")
     p.add_argument("--model", default=None, help="preset, hub id, local folder or 'tiny' (default: the adapter's base)")
     p.add_argument("--adapter", default=None, help="a PEFT adapter folder applied on the model")
+    p.add_argument(
+        "--server", default=None, help="an OpenAI-compatible server (vLLM) to generate on: http://HOST:PORT/v1"
+    )
+    p.add_argument("--api-key-env", default=None, help="environment variable holding the server's API key")
     p.add_argument("--quant", choices=QUANTS, default="auto")
     p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument("--offline", action="store_true", help="never contact the Hugging Face hub")
@@ -102,6 +106,26 @@ def _config(args: argparse.Namespace):
     return config
 
 
+def _backend(args: argparse.Namespace):
+    """The backend to evaluate on: a server (--server) or a model loaded here, with the adapter if one is given."""
+    if args.server:
+        from playground.generation.remote import connect
+
+        backend = connect(args.server, args.model, args.api_key_env, args.offline)
+        if args.adapter:
+            backend.load_adapter(args.adapter, args.offline)
+        return backend
+    from playground.generation.engine import Engine
+    from playground.models.adapters import adapter_base, apply_adapter
+    from playground.models.loading import load_model
+
+    name = args.model or (adapter_base(args.adapter) if args.adapter else None) or "tiny"
+    loaded = load_model(name, args.quant, args.device, args.offline, fallback=False)
+    if args.adapter:
+        apply_adapter(loaded, args.adapter)
+    return Engine(loaded)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.offline:
@@ -115,21 +139,20 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from playground.evaluation.run import Evaluation
-    from playground.generation.engine import Engine
-    from playground.models.adapters import adapter_base, apply_adapter
-    from playground.models.loading import ModelLoadError, load_model
+    from playground.models.loading import ModelLoadError
 
-    name = args.model or (adapter_base(args.adapter) if args.adapter else None) or "tiny"
     try:
-        loaded = load_model(name, args.quant, args.device, args.offline, fallback=False)
-        if args.adapter:
-            apply_adapter(loaded, args.adapter)
+        backend = _backend(args)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     except ModelLoadError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    for note in loaded.notices:
+    info = backend.describe()
+    for note in info.notices:
         print(f"note: {note}", file=sys.stderr)
-    ev = Evaluation(Engine(loaded), config, runs_dir=args.runs_dir, out_dir=args.out)
+    ev = Evaluation(backend, config, runs_dir=args.runs_dir, out_dir=args.out)
     bar = tqdm(total=ev.total, unit="gen", desc=config.family, file=sys.stderr, disable=args.no_progress)
     try:
         for message in ev.steps():
@@ -143,12 +166,17 @@ def main(argv: list[str] | None = None) -> int:
         bar.close()
         print(f"interrupted. {ev.saved_message()}", file=sys.stderr)
         return 130
+    except RuntimeError as err:  # e.g. the server stopped answering: what was evaluated is kept
+        bar.close()
+        done = f"{ev.done}/{ev.total} generations"
+        print(f"error: {err}\nPartial results ({done}). {ev.saved_message()}", file=sys.stderr)
+        return 1
     bar.close()
     result = ev.result()
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
         return 0
-    model = loaded.name + (f" (adapter {loaded.adapter})" if loaded.adapter else "")
+    model = info.name + (f" (adapter {info.adapter})" if info.adapter else "")
     print(f"{config.family} levels {','.join(map(str, config.levels))} · {config.puzzles} puzzles/level × ", end="")
     print(f"{config.samples} samples · T={config.temperature} · seed {config.seed} · {model}")
     print("rates in %; tokens per response as mean ± std")

@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,7 @@ class EvalResult:
     stopped: bool = False
     seconds: float = 0.0
     budget_seconds: dict[str, float] = field(default_factory=dict)
+    retries: int = 0  # requests retried after a failure (a remote backend); never scored
 
     @property
     def sweep(self) -> dict[str, dict[str, Any]]:
@@ -172,6 +174,7 @@ class EvalResult:
                 "model": self.model,
                 "adapter": self.adapter,
                 "stopped": self.stopped,
+                "retries": self.retries,
                 "seconds": round(self.seconds, 3),
                 "out": str(self.out_dir) if self.out_dir else None,
                 "config": asdict(self.config),
@@ -261,6 +264,7 @@ class Evaluation:
         self.budget_seconds: dict[str, float] = {}
         self.seconds = 0.0
         self.stopped = False
+        self.retries = 0  # requests the backend tried again after a failure (a server's timeouts, 5xx, drops)
         # the folder is created with the first complete batch: a run stopped before then leaves none behind
         self.save, self.runs_dir, self.out_dir = save, Path(runs_dir), None
         self._out = check_out_dir(out_dir) if out_dir and save else None
@@ -285,36 +289,66 @@ class Evaluation:
         )
 
     def steps(self):
-        """Run every budget over every puzzle, batch by batch; yields a progress message after each batch."""
+        """Run every budget over every puzzle, batch by batch; yields a progress message after each batch.
+
+        A backend with `concurrent_batches` > 1 (a server) gets that many batches in flight at once, so the server
+        batches across puzzles; results are kept in order. A backend's `retries` (requests tried again after a
+        failure) are counted, and a batch that fails for good ends the run with its error, keeping what was done.
+        """
         c = self.config
         # greedy decoding gives identical samples, so one row per puzzle is generated and counted N times
         n_gen = 1 if self.greedy else c.samples
         per_call = max(1, c.batch_rows // n_gen)
-        call, t_start = 0, time.perf_counter()
+        batches = [(budget, start) for budget in c.budgets for start in range(0, len(self.instances), per_call)]
+        window = max(1, int(getattr(self.engine, "concurrent_batches", 1)))
+        retries_before = getattr(self.engine, "retries", 0)
+        started: dict[str, float] = {}
+        t_start = time.perf_counter()
+
+        def generate(call: int):
+            budget, start = batches[call]
+            started.setdefault(budget_label(budget), time.perf_counter())
+            chunk = self.instances[start : start + per_call]
+            prompts = [[{"role": "user", "content": inst.prompt}] for inst in chunk]
+            return self.engine.generate_batch(prompts, self._request(budget, call), n_gen, self.stop)
+
+        pool = ThreadPoolExecutor(window, thread_name_prefix="eval") if window > 1 else None
+        ahead: dict[int, Future] = {}
         try:
-            for budget in c.budgets:
-                label, t0 = budget_label(budget), time.perf_counter()
-                for start in range(0, len(self.instances), per_call):
-                    chunk = self.instances[start : start + per_call]
-                    prompts = [[{"role": "user", "content": inst.prompt}] for inst in chunk]
-                    if not self.stop.is_set():
-                        outputs = self.engine.generate_batch(prompts, self._request(budget, call), n_gen, self.stop)
-                        call += 1
-                    if self.stop.is_set():  # rows cut short by Stop would count as wrong: drop the whole batch
-                        self.stopped = True
-                        return
-                    self._append(
-                        [
-                            self._record(inst, budget, j, samples[0 if self.greedy else j])
-                            for inst, samples in zip(chunk, outputs)
-                            for j in range(c.samples)
-                        ]
-                    )
-                    self.budget_seconds[label] = time.perf_counter() - t0
-                    self.seconds = time.perf_counter() - t_start
-                    yield f"budget {label}: {min(start + per_call, len(self.instances))}/{len(self.instances)} puzzles"
+            for call, (budget, start) in enumerate(batches):
+                if self.stop.is_set():
+                    self.stopped = True
+                    return
+                if pool is None:
+                    outputs = generate(call)
+                else:
+                    for nxt in range(call, min(call + window, len(batches))):
+                        if nxt not in ahead:
+                            ahead[nxt] = pool.submit(generate, nxt)
+                    outputs = ahead.pop(call).result()
+                if self.stop.is_set():  # rows cut short by Stop would count as wrong: drop the whole batch
+                    self.stopped = True
+                    return
+                chunk = self.instances[start : start + per_call]
+                self._append(
+                    [
+                        self._record(inst, budget, j, samples[0 if self.greedy else j])
+                        for inst, samples in zip(chunk, outputs)
+                        for j in range(c.samples)
+                    ]
+                )
+                label = budget_label(budget)
+                self.budget_seconds[label] = time.perf_counter() - started[label]
+                self.seconds = time.perf_counter() - t_start
+                self.retries = getattr(self.engine, "retries", 0) - retries_before
+                retried = f" · {self.retries} requests retried" if self.retries else ""
+                done = min(start + per_call, len(self.instances))
+                yield f"budget {label}: {done}/{len(self.instances)} puzzles{retried}"
         finally:  # also after Stop or an error: what was evaluated is summarised
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
             self.seconds = time.perf_counter() - t_start
+            self.retries = getattr(self.engine, "retries", 0) - retries_before
             self.save_summary()
 
     def _record(self, inst, budget: int | None, sample: int, stats) -> dict[str, Any]:
@@ -376,6 +410,7 @@ class Evaluation:
             stopped=self.stopped,
             seconds=self.seconds,
             budget_seconds=dict(self.budget_seconds),
+            retries=self.retries,
         )
 
     @property

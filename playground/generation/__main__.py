@@ -1,6 +1,7 @@
 """One-shot generation from the command line, through the same engine as the UI.
 
     python -m playground.generation --prompt "Is 91 prime?" [--model tiny] [--think-budget 256]
+        [--server http://HOST:PORT/v1 [--api-key-env VAR]]
         [--budget-mode hard|wrapup|extend] [--min-think N] [--answer-budget N] [--temperature T] [--seed S] [--json]
 
 Prints the thought and the answer (streamed), or with --json one JSON object with thinking, answer, thinking_tokens,
@@ -35,7 +36,16 @@ def _budget(text: str) -> int | None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m playground.generation", description=__doc__.split("\n")[0])
     p.add_argument("--prompt", required=True, help="the user message ('-' reads standard input)")
-    p.add_argument("--model", default="tiny", help="preset, hub id, local folder, 'tiny' or 'auto'")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="preset, hub id, local folder, 'tiny' or 'auto' (default: tiny); "
+        "with --server, a model the server lists (default: its first)",
+    )
+    p.add_argument(
+        "--server", default=None, help="an OpenAI-compatible server (vLLM) to generate on: http://HOST:PORT/v1"
+    )
+    p.add_argument("--api-key-env", default=None, help="environment variable holding the server's API key")
     p.add_argument("--quant", choices=QUANTS, default="auto")
     p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument("--offline", action="store_true", help="never contact the Hugging Face hub")
@@ -74,9 +84,18 @@ def main(argv: list[str] | None = None) -> int:
     from playground.models.loading import ModelLoadError
 
     prompt = sys.stdin.buffer.read().decode("utf-8", "replace") if args.prompt == "-" else args.prompt
-    engine = Engine()
     try:
-        info = engine.load(args.model, args.quant, args.device, args.offline, fallback=False)
+        if args.server:
+            from playground.generation.remote import connect
+
+            engine = connect(args.server, args.model, args.api_key_env, args.offline)
+            info = engine.describe()
+        else:
+            engine = Engine()
+            info = engine.load(args.model or "tiny", args.quant, args.device, args.offline, fallback=False)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     except ModelLoadError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -111,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except RuntimeError as err:  # the server went away mid-reply
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     if args.json:
         out = stats.to_json()
         out["source"] = info.source

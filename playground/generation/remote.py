@@ -445,3 +445,11 @@ def api_key_from(env_var: str | None) -> str | None:
     if not key:
         raise ValueError(f"--api-key-env {env_var}: that environment variable is not set or empty")
     return key
+
+
+def connect(server: str, model: str | None = None, api_key_env: str | None = None, offline: bool = False):
+    """A `RemoteBackend` on `server` serving `model` (default: the server's first), as the app and the CLIs make it.
+    Raises ValueError (bad --api-key-env) or ModelLoadError (the server cannot be reached or lacks the model)."""
+    backend = RemoteBackend(server, model, api_key_from(api_key_env), offline=offline)
+    backend.load(model or "auto")
+    return backend

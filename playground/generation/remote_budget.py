@@ -206,11 +206,16 @@ class ContinuationLoop:
                 return False
             if left is not None and left <= 0:
                 break
-            bias = {e: BAN for e in tags.eos_ids}  # a reasoning model closes its thought before it stops
+            # below the minimum (extend mode) an end of sequence is an ending like the close tag: "Wait," replaces
+            # it; past it, a reasoning model closes its thought before it stops
+            below_min = self.think_tokens < min_think and not ban_close
+            bias = {} if below_min else {e: BAN for e in tags.eos_ids}
             if ban_close:
                 bias[tags.close_ids[0]] = BAN
             phase = Phase()
             limit = room if left is None else min(left, room)
+            if below_min:  # the phase ends at the minimum, where ending becomes allowed
+                limit = min(limit, min_think - self.think_tokens)
             for item in self._phase(limit, [] if ban_close else [tags.close_text], bias, "think"):
                 if isinstance(item, Phase):
                     phase = item
@@ -219,10 +224,16 @@ class ContinuationLoop:
             if self.stop.is_set():
                 self._keep_thought(phase, closed=False)
                 return False
-            if phase.closed:
-                self._keep_thought(phase, closed=True)
+            ended = below_min and not phase.closed and phase.has_ids and phase.ids[-1:] in ([e] for e in tags.eos_ids)
+            if ended:  # the end-of-sequence token is taken back out
+                phase.ids.pop()
+                phase.tokens -= 1
+                self.generated -= 1
+            if phase.closed or ended:
+                self._keep_thought(phase, closed=phase.closed)
                 if self.think_tokens < min_think:
-                    self._drop_close()
+                    if phase.closed:
+                        self._drop_close()
                     if budget is None or self.think_tokens + len(plan.wait_ids) <= budget:
                         plan.context.add(plan.wait_ids, plan.wait_text)
                         self.think_tokens += len(plan.wait_ids)
@@ -236,9 +247,7 @@ class ContinuationLoop:
                 return True
             self._keep_thought(phase, closed=False)
             if phase.finish == "length":
-                if left is not None and left <= room:
-                    break  # the budget
-                return False  # the context is full: the thought stays open
+                continue  # at the budget, the minimum or the end of the context: the loop's head decides
             if phase.tokens == 0:
                 return False  # the server ended without a token: nothing more will come
         # the budget: the wrap-up sentence (as much of it as fits) and the close tag are forced
