@@ -17,7 +17,7 @@ from playground.evaluation.run import EvalConfig, EvalResult, Evaluation, summar
 from playground.generation.budgets import budget_label, parse_budgets, slider_budget
 from playground.puzzles import families, get_family
 from playground.ui import charts
-from playground.ui.limits import EVAL_CONCURRENCY, Limits
+from playground.ui.limits import EVAL_CONCURRENCY, FULL, Limits
 from playground.ui.puzzle_views import family_choices, known_family
 from playground.ui.queue_info import enqueued_at, waiting
 from playground.ui.state import AppState, OnShow
@@ -57,9 +57,9 @@ def eval_config(values: dict[str, Any], limits: Limits | None = None) -> EvalCon
         budget_mode=values["budget_mode"],
         answer_budget=slider_budget(values["answer_budget"], ANSWER_MAX),
     )
-    config.validate()
-    if limits is not None:
-        limits.check_evaluation(config.puzzles, config.samples, config.budgets, config.levels, config.answer_budget)
+    limits = limits or FULL
+    config.validate(limits.evaluation)
+    limits.check_evaluation(config)
     return config
 
 
@@ -110,8 +110,8 @@ def build_evaluate_tab(state: AppState) -> OnShow:
                 [c for c in BUDGET_CHOICES if _within(c[1], limits.think_budget)],
                 value=["0", "128", "512"],
                 label="Thinking budgets (tokens)"
-                if limits.eval_budgets is None
-                else f"Thinking budgets (tokens; at most {limits.eval_budgets} per run)",
+                if not limits.demo
+                else f"Thinking budgets (tokens; at most {limits.evaluation.budgets} per run)",
                 elem_id="eval-budgets",
             )
             form["temperature"] = gr.Slider(
@@ -190,7 +190,7 @@ def build_evaluate_tab(state: AppState) -> OnShow:
 
     def _run(engine, config: EvalConfig, stop_event, progress):
         """The run's page updates (status, table, three charts, CSV) as its batches complete."""
-        ev = Evaluation(engine, config, runs_dir=state.runs_dir, stop=stop_event)
+        ev = Evaluation(engine, config, runs_dir=state.runs_dir, stop=stop_event, limits=limits.evaluation)
         info = engine.describe()
         head = f"**{info.name if info else '?'}** on {config.family} level {', '.join(map(str, config.levels))}: "
         head += f"{config.puzzles} puzzles × {config.samples} samples × {len(config.budgets)} budgets"
@@ -201,9 +201,8 @@ def build_evaluate_tab(state: AppState) -> OnShow:
             yield _outputs(ev.result(), config.budgets, f"{head} — {message} ({ev.done}/{ev.total})") + (gr.skip(),)
         result = ev.result()
         verb = "Stopped" if result.stopped else "Done"
-        where = f"{verb} in {result.seconds:.1f} s. Saved to `{ev.out_dir}/` (results.jsonl, summary.json, "
-        where += f"{ev.csv_path.name})." if result.records else "Nothing was complete; no results."
-        csv_path = str(ev.csv_path) if result.records else None
+        where = f"{verb} in {result.seconds:.1f} s. {ev.saved_message()}"
+        csv_path = str(ev.csv_path) if ev.out_dir is not None and result.records else None
         yield _outputs(result, config.budgets, f"{head}\n\n{where}") + (csv_path,)
 
     def on_stop(request: gr.Request):

@@ -1,16 +1,21 @@
-"""What one visitor may ask for: budgets, evaluation sizes and the models they may load, in one place.
+"""What one visitor may ask for: budgets, evaluation sizes and the queue, in one place for the UI.
 
 On the visitor's own machine (`FULL`) the sliders' last stops are the limits and a thinking or answer budget may be
 unlimited. A shared demo (`--demo`, or any Hugging Face Space) caps every request so that one visitor cannot keep the
-machine busy for long or exhaust its memory: `DEMO`. The handlers enforce the caps (`check_budgets`,
-`check_evaluation`), so an API call cannot go past them; the sliders stop at them and `summary()` says what they are.
+machine busy for long or exhaust its memory: `DEMO` (evaluation sizes: `evaluation.run.DEMO_LIMITS`). The handlers
+enforce the caps (`check_budgets`, `check_evaluation`), so an API call cannot go past them; the sliders stop at them
+and `summary()` says what they are.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from playground.evaluation.run import DEMO_LIMITS, LIMITS, EvalConfig, EvalLimits
 from playground.generation.budgets import budget_label
+
+PUZZLES_SLIDER_MAX = 200  # the Evaluate tab's sliders end here (or at the cap, if lower)
+SAMPLES_SLIDER_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -19,20 +24,28 @@ class Limits:
 
     think_budget: int | None = None  # tokens of thought
     answer_budget: int | None = None  # tokens after the thought
-    eval_puzzles: int = 200  # per level
-    eval_samples: int = 64  # per puzzle
-    eval_budgets: int | None = None  # thinking budgets in one sweep
-    eval_levels: int | None = None
+    evaluation: EvalLimits = LIMITS  # how large one evaluation may be
     demo: bool = False  # presets only, no training
+
+    @property
+    def eval_puzzles(self) -> int:
+        """The Evaluate tab's puzzles slider maximum."""
+        return min(PUZZLES_SLIDER_MAX, self.evaluation.puzzles)
+
+    @property
+    def eval_samples(self) -> int:
+        """The Evaluate tab's samples slider maximum."""
+        return min(SAMPLES_SLIDER_MAX, self.evaluation.samples)
 
     def summary(self) -> str:
         """One line for the page: what this shared demo allows."""
         if not self.demo:
             return ""
+        ev = self.evaluation
         return (
             f"**Shared demo:** thinking ≤ {self.think_budget:,} tokens, answers ≤ {self.answer_budget:,} tokens; "
-            f"evaluations ≤ {self.eval_puzzles} puzzles × {self.eval_samples} samples × {self.eval_budgets} budgets "
-            f"× {self.eval_levels} levels; preset models only; training is off."
+            f"evaluations ≤ {ev.puzzles} puzzles × {ev.samples} samples × {ev.budgets} budgets × {ev.levels} levels "
+            f"({ev.generations:,} answers); preset models only; training is off."
         )
 
     def check_budgets(self, think: int | None, answer: int | None, where: str = "") -> None:
@@ -44,34 +57,15 @@ class Limits:
                     f"({budget_label(value)} was asked for)."
                 )
 
-    def check_evaluation(
-        self, puzzles: int, samples: int, budgets: list[int | None], levels: list[int], answer: int | None
-    ) -> None:
-        """ValueError when an evaluation is larger than the caps allow."""
-        if puzzles > self.eval_puzzles:
-            raise ValueError(f"At most {self.eval_puzzles} puzzles per level here ({puzzles} were asked for).")
-        if samples > self.eval_samples:
-            raise ValueError(f"At most {self.eval_samples} samples per puzzle here ({samples} were asked for).")
-        if self.eval_budgets is not None and len(budgets) > self.eval_budgets:
-            raise ValueError(
-                f"At most {self.eval_budgets} thinking budgets per run here ({len(budgets)} were asked for)."
-            )
-        if self.eval_levels is not None and len(levels) > self.eval_levels:
-            raise ValueError(f"At most {self.eval_levels} levels per run here ({len(levels)} were asked for).")
-        for budget in budgets:
-            self.check_budgets(budget, answer, "Evaluation: ")
+    def check_evaluation(self, config: EvalConfig) -> None:
+        """ValueError when an evaluation is larger than the caps allow (its size, and each budget)."""
+        config.check_size(self.evaluation)
+        for budget in config.budgets:
+            self.check_budgets(budget, config.answer_budget, "Evaluation: ")
 
 
 FULL = Limits()
-DEMO = Limits(
-    think_budget=2048,
-    answer_budget=1024,
-    eval_puzzles=20,
-    eval_samples=8,
-    eval_budgets=4,
-    eval_levels=2,
-    demo=True,
-)
+DEMO = Limits(think_budget=2048, answer_budget=1024, evaluation=DEMO_LIMITS, demo=True)
 
 # The queue: generations that run at once per kind of event (the rest wait in line, their position shown), and how
 # many requests may wait in all before new ones are turned away.
