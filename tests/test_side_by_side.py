@@ -10,7 +10,7 @@ import pytest
 
 from playground.evaluation.race import PanelConfig, race
 from playground.generation.engine import Engine
-from playground.generation.pool import EnginePool
+from playground.generation.pool import ModelCache, VisitorPool
 from playground.generation.request import GenerationStats
 from playground.models.loading import ModelLoadError, load_model
 from playground.puzzles import Verdict, generate, get_family
@@ -19,7 +19,9 @@ from playground.ui.verdict import details_rows, verdict_html
 
 @pytest.fixture
 def pool(engine):
-    return EnginePool(engine, device="cpu", offline=True)
+    """One visitor's pool on the app's cache of two models (the startup model, pinned, and one more)."""
+    cache = ModelCache(engine, capacity=2, offline=True)
+    return VisitorPool(cache, cache.pinned)
 
 
 def _run(pool, instance, a, b, stop=None, on_update=None):
@@ -51,7 +53,7 @@ def test_race_streams_both_panels_within_their_own_budgets(pool, engine):
         running.clear()
         sampler.join()
     final = updates[-1]
-    assert final.done and pool.other is None  # both panels ran on the one loaded engine
+    assert final.done and pool.cache.keys() == [pool.current]  # both panels ran on the one loaded engine
     assert max(busy) == 2  # ... at the same time
     for name, budget in (("A", 32), ("B", 80)):
         panel = final.panels[name]
@@ -79,7 +81,7 @@ def test_same_model_by_name_shares_the_engine_and_another_model_is_cached(pool, 
     other = pool.engine_for(PanelConfig(model=str(tiny_dir_plain)))
     assert other is not engine and other.loaded.source == str(tiny_dir_plain)
     assert pool.engine_for(PanelConfig(model=str(tiny_dir_plain))) is other  # cached, not reloaded
-    with pytest.raises(RuntimeError, match="only one extra model"):  # in use: it cannot be swapped out
+    with pytest.raises(ModelLoadError, match="at most 2 model"):  # in use: it cannot be swapped out
         pool.engine_for(PanelConfig(model="tiny"))
     pool.done_with(other)
     pool.done_with(other)
@@ -90,9 +92,10 @@ def test_same_model_by_name_shares_the_engine_and_another_model_is_cached(pool, 
     assert final.panels["A"].result.stats.model == engine.loaded.name
     assert final.panels["B"].result.stats.model == str(tiny_dir_plain)
     assert other.loaded.model is not None  # kept for the next race
-    # switching panel B to a third model frees the cached one (cache size 1)
+    # switching panel B to a third model frees the cached one (two models in all; the startup one stays)
     third = pool.engine_for(PanelConfig(model="tiny"))
-    assert third is not other and other.loaded.model is None and pool.other is third
+    assert third is not other and other.loaded.model is None and pool.cache.peek(pool.key(PanelConfig("tiny"))) is third
+    assert engine.loaded.model is not None
     pool.done_with(third)
     with pytest.raises(ValueError, match="two different models"):
         next(race(pool, instance, PanelConfig(model="tiny"), b))
@@ -122,7 +125,7 @@ def test_bad_settings_and_missing_models_fail_clearly(pool):
         list(race(pool, instance, PanelConfig(), PanelConfig(model="no-such/model")))
     with pytest.raises(ModelLoadError, match="not a PEFT adapter folder"):
         pool.engine_for(PanelConfig(adapter="/nonexistent/adapter"))
-    assert not pool.primary.busy
+    assert not pool.cache.peek(pool.current).busy
 
 
 def test_adapter_panel_runs_on_a_second_engine(pool, engine, tiny_dir, tmp_path):
@@ -132,7 +135,8 @@ def test_adapter_panel_runs_on_a_second_engine(pool, engine, tiny_dir, tmp_path)
     lora.save_pretrained(tmp_path / "adapter")
     config = PanelConfig(adapter=str(tmp_path / "adapter"), think_budget=8, answer_budget=8, temperature=0)
     final = _run(pool, generate("maze", 1, 4), PanelConfig(think_budget=8, answer_budget=8), config)[-1]
-    assert isinstance(pool.other, Engine) and pool.other is not engine
+    other = pool.cache.peek(pool.key(config))
+    assert isinstance(other, Engine) and other is not engine
     assert final.panels["B"].result.stats.model == f"{tiny_dir} + {tmp_path.name}"  # "<base> + <adapter's run>"
     assert final.panels["B"].result.stats.thinking_tokens <= 8
 

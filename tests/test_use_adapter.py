@@ -12,7 +12,7 @@ import pytest
 from playground.evaluation.compare import CompareConfig, answer_changes, compare_adapter, default_config
 from playground.evaluation.race import PanelConfig
 from playground.generation.engine import Engine
-from playground.generation.pool import CURRENT, EnginePool
+from playground.generation.pool import CURRENT, ModelCache, VisitorPool
 from playground.generation.request import GenerationRequest, ThinkingDelta
 from playground.models.loading import ModelLoadError, load_model
 from playground.ui.chat import model_banner
@@ -50,7 +50,7 @@ def test_load_adapter_changes_outputs_and_names_it(tiny_dir, adapter):
     assert info == engine.describe() and info.name == f"{tiny_dir} + demo-run" and info.base_name == str(tiny_dir)
     assert engine.loaded.adapter == str(adapter) and engine.base_name == str(tiny_dir)
     assert engine.loaded.name == f"{tiny_dir} + demo-run"
-    banner = model_banner(AppState(engine=engine))
+    banner = model_banner(AppState(engine=engine).first_visitor())
     assert "demo-run" in banner and str(adapter) in banner
     after = _greedy(engine)
     assert after != before  # the adapter really changed the model's weights
@@ -82,10 +82,11 @@ def test_load_adapter_refused_while_generating_and_bad_folders(tiny_dir, adapter
     assert engine.load_adapter(adapter).name.endswith(" + demo-run")  # idle again: accepted
 
 
-def test_puzzle_panels_pair_base_and_adapter(tiny_dir, adapter):
+def test_puzzle_panels_pair_base_and_adapter(tiny_dir, tiny_dir_plain, adapter):
     engine = Engine(load_model(str(tiny_dir), device="cpu"))
     engine.load_adapter(adapter)
-    pool = EnginePool(engine, device="cpu", offline=True)
+    cache = ModelCache(engine, capacity=2, offline=True)
+    pool = VisitorPool(cache, cache.pinned)
     base_panel, adapter_panel = PanelConfig(model=engine.base_name), PanelConfig(model=CURRENT)
     assert pool.engine_for(adapter_panel) is engine
     other = pool.engine_for(base_panel)  # the base by name: a second engine, without the adapter
@@ -94,9 +95,11 @@ def test_puzzle_panels_pair_base_and_adapter(tiny_dir, adapter):
     a, b = other.generate(request), engine.generate(request)
     assert a.thinking + a.answer != b.thinking + b.answer
     pool.done_with(other)
-    # another model for a panel: the cached base is freed first, so a race never holds three models
-    third = pool.engine_for(PanelConfig(model=CURRENT, adapter=str(adapter)))
-    assert third is not other and other.loaded.model is None and third.loaded.name == f"{tiny_dir} + demo-run"
+    # another model for a panel: the cached base is freed first, so the app never holds three models
+    pool.done_with(engine)
+    third = pool.engine_for(PanelConfig(model=str(tiny_dir_plain)))
+    assert third is not other and other.loaded.model is None and third.loaded.name == str(tiny_dir_plain)
+    assert pool.engine_for(PanelConfig(model=CURRENT)) is engine  # the visitor's own model stays
 
 
 def test_before_after_on_held_out_seeds(tiny_dir, adapter, tmp_path):
