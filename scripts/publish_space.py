@@ -59,7 +59,7 @@ def check_card(meta: dict, requirements: str) -> None:
     if meta["sdk"] != "gradio" or meta["app_file"] != "app.py":
         raise CardError("Space.md: sdk must be gradio and app_file app.py")
     if meta["python_version"] != "3.11":  # a string: YAML would read 3.10 as the number 3.1
-        raise CardError(f"Space.md: python_version must be the string \"3.11\", not {meta['python_version']!r}")
+        raise CardError(f'Space.md: python_version must be the string "3.11", not {meta["python_version"]!r}')
     pin = gradio_pin(requirements)
     if str(meta["sdk_version"]) != pin:
         raise CardError(f"Space.md: sdk_version {meta['sdk_version']} differs from requirements.txt's gradio=={pin}")
