@@ -5,7 +5,8 @@
 Copies app.py, playground/, training/, assets/ and requirements.txt (no caches, no runs, no tests) into OUT_DIR and
 writes Space.md there as README.md after checking its front matter: the keys a Space needs, `sdk_version` equal to
 the gradio pin of requirements.txt, `models` equal to the presets' hub ids. Nothing is uploaded; with --repo the
-`huggingface-cli upload` command that publishes the folder is printed. Exit codes: 0 done, 2 refused.
+`hf upload` command that publishes the folder is printed (huggingface_hub's CLI; `huggingface-cli upload` before
+its 1.0). Exit codes: 0 done, 2 refused.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"Space folder: {args.out.resolve()} ({', '.join(n for n in names if n != MARKER)})")
     if args.repo:
-        print(f"huggingface-cli upload {args.repo} {args.out} . --repo-type space --exclude {MARKER}")
+        print(f"hf upload {args.repo} {args.out} . --repo-type space --exclude {MARKER}")
     return 0
 
 

@@ -25,7 +25,7 @@ def test_the_assembled_space_starts_and_its_card_is_complete(tmp_path):
     out = tmp_path / "space"
     proc = publish(str(out), "--repo", "someone/reasoning-playground")
     assert proc.returncode == 0, proc.stderr
-    assert f"huggingface-cli upload someone/reasoning-playground {out} . --repo-type space" in proc.stdout
+    assert f"hf upload someone/reasoning-playground {out} . --repo-type space" in proc.stdout
     names = {p.name for p in out.iterdir()}
     assert {"app.py", "playground", "training", "assets", "requirements.txt", "README.md"} <= names
     assert names <= {"app.py", "playground", "training", "assets", "requirements.txt", "README.md", ".space-build"}
