@@ -71,3 +71,15 @@ def test_a_non_empty_folder_is_replaced_only_when_it_is_an_earlier_build(tmp_pat
     assert publish(str(build)).returncode == 2
     assert publish(str(build), "--force").returncode == 0 and (build / "README.md").is_file()
     assert publish(str(ROOT.parent)).returncode == 2  # never over the project
+
+
+def test_on_a_space_the_app_listens_where_the_space_says(monkeypatch):
+    import app
+
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "7861")
+    args = app.parse_args([])
+    assert (args.host, args.port) == ("0.0.0.0", 7861)
+    monkeypatch.delenv("GRADIO_SERVER_NAME")
+    monkeypatch.delenv("GRADIO_SERVER_PORT")
+    assert (app.parse_args([]).host, app.parse_args(["--port", "9"]).port) == ("127.0.0.1", 9)
