@@ -296,6 +296,10 @@ def run_checks(args: argparse.Namespace, work: Path, report: Report) -> None:
     report.figure("copy bandwidth (measured)", f"{bandwidth:.0f} GB/s")
     report.figure("bandwidth ceiling, batch 1 (bandwidth ÷ weight bytes)", f"{ceiling:.0f} tokens/s")
     report.figure("bandwidth ceiling, batch 16 (weights read once a step)", f"{16 * ceiling:.0f} tokens/s")
+    if args.bandwidth_gbs:  # the data sheet's figure, beside the measured one
+        sheet = args.bandwidth_gbs * 1e9 / wbytes
+        report.figure(f"bandwidth ceiling, batch 1, at {args.bandwidth_gbs:g} GB/s (given)", f"{sheet:.0f} tokens/s")
+        report.figure("HF generate batch 1 / given ceiling", f"{hf_rate1 / sheet:.1%}")
     report.figure("HF generate batch 1 / ceiling", f"{hf_rate1 / ceiling:.1%}")
     report.figure("engine batch 1 / ceiling", f"{rate / ceiling:.1%}")
 
@@ -392,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python bench/gpu_check.py", description=__doc__.split("\n")[0])
     parser.add_argument("--cpu-smoke", action="store_true", help="a tiny model of the same architecture, on CPU")
     parser.add_argument("--keep", default=None, help="keep the model, adapter and logs in this folder")
+    parser.add_argument(
+        "--bandwidth-gbs", type=float, default=None, help="the GPU's memory bandwidth from its data sheet, in GB/s"
+    )
     args = parser.parse_args(argv)
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="gpu-check-"))
     work.mkdir(parents=True, exist_ok=True)
