@@ -83,3 +83,37 @@ def test_on_a_space_the_app_listens_where_the_space_says(monkeypatch):
     monkeypatch.delenv("GRADIO_SERVER_NAME")
     monkeypatch.delenv("GRADIO_SERVER_PORT")
     assert (app.parse_args([]).host, app.parse_args(["--port", "9"]).port) == ("127.0.0.1", 9)
+
+
+def test_the_assembled_space_serves_the_shared_demo(tmp_path):
+    """The folder alone, run as a Space runs it (`python app.py`, SPACE_ID and the server address from the
+    environment; here offline, on CPU): the page answers and says it is a shared demo."""
+    import socket
+    import time
+    import urllib.request
+
+    out = tmp_path / "space"
+    assert publish(str(out)).returncode == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(SPACE_ID="someone/reasoning-playground", GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port))
+    env.update(HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False")
+    log = tmp_path / "space.log"
+    with open(log, "w") as fh:
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=out, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    try:
+        deadline, page = time.time() + 120, ""
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=2).read().decode()
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert page, log.read_text()[-3000:]
+        assert "Shared demo" in page  # the limits line of a demo, on by itself on a Space
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert "Traceback" not in log.read_text()
