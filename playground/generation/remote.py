@@ -102,6 +102,11 @@ class RemoteBackend:
     def describe(self) -> ModelInfo | None:
         return self.info
 
+    @property
+    def loaded(self) -> ModelInfo | None:
+        """The served model as the app's model cache keys it (name, quant, device, adapter): `describe()`."""
+        return self.info
+
     @contextmanager
     def _generating(self) -> Iterator[None]:
         with self._guard:

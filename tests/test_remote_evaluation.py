@@ -1,0 +1,91 @@
+"""Evaluation on a real vLLM server: the CLI with --server, seeded samples that repeat, batches in flight at once,
+and a server killed mid-run (a clear error, retries counted, the partial results kept). The kill test comes last:
+the next test that needs the server starts it again."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+
+import pytest
+from vllm_fixture import ROOT, vllm_server, vllm_url  # noqa: F401 - fixtures
+
+from playground.evaluation.run import EvalConfig, Evaluation, run_evaluation
+from playground.generation.remote import RemoteBackend
+
+pytestmark = pytest.mark.slow
+
+
+def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "playground.evaluation", *args]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def test_the_evaluate_cli_runs_on_the_server(vllm_url, tmp_path):  # noqa: F811
+    out = tmp_path / "run"
+    done = cli(
+        "--server",
+        vllm_url,
+        "--family",
+        "maze",
+        "--puzzles",
+        "6",
+        "--samples",
+        "2",
+        "--budgets",
+        "0,unlimited",
+        "--temperature",
+        "0",
+        "--out",
+        str(out),
+        "--json",
+        "--no-progress",
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert "tiny-reasoner" in summary["model"] and summary["retries"] == 0 and not summary["stopped"]
+    assert summary["budgets"]["unlimited"]["pass1"]["mean"] >= 0.8, "the tiny reasoner solves level-1 mazes"
+    assert summary["budgets"]["0"]["tokens"]["thinking"]["mean"] == 0
+    assert len((out / "results.jsonl").read_text().splitlines()) == 2 * 6 * 2
+
+
+def test_seeded_samples_repeat_with_batches_in_flight(vllm_url):  # noqa: F811
+    backend = RemoteBackend(vllm_url)
+    backend.load()
+    assert backend.concurrent_batches > 1
+    config = dict(family="spatial_map", puzzles=8, samples=3, budgets=[64], temperature=0.8, seed=5, batch_rows=6)
+    first = run_evaluation(backend, EvalConfig(**config), save=False)
+    again = run_evaluation(backend, EvalConfig(**config), save=False)
+    key = lambda r: (r["seed"], r["sample"])
+    assert [key(r) for r in first.records] == sorted(map(key, first.records)), "records keep the puzzle order"
+    assert [(r["answer"], r["thinking_tokens"]) for r in first.records] == [
+        (r["answer"], r["thinking_tokens"]) for r in again.records
+    ]
+    assert len({r["answer"] for r in first.records}) > 1, "sampled answers differ between samples"
+    assert all(r["thinking_tokens"] == 64 or not r["budget_reached"] for r in first.records)
+
+
+def test_a_server_killed_mid_evaluation_gives_a_clear_error_and_keeps_what_was_done(vllm_server, tmp_path):  # noqa: F811
+    if vllm_server.external:
+        pytest.skip("PLAYGROUND_TEST_VLLM_URL names a server this test must not kill")
+    url = vllm_server.ensure()
+    backend = RemoteBackend(url, retries=2, timeout=30)
+    backend.load()
+    config = EvalConfig(family="maze", puzzles=40, samples=2, budgets=[None], temperature=0.8, batch_rows=4)
+    ev = Evaluation(backend, config, out_dir=tmp_path / "run", stop=threading.Event())
+    steps = ev.steps()
+    next(steps)  # one batch is in
+    vllm_server.kill()
+    with pytest.raises(RuntimeError, match=f"The server at {url.removesuffix('/v1')}") as caught:
+        for _ in steps:
+            pass
+    assert "after 3 tries" in str(caught.value) or "dropped the connection" in str(caught.value)
+    kept = (tmp_path / "run" / "results.jsonl").read_text().splitlines()
+    assert 4 <= len(kept) < 80 and len(kept) % 4 == 0, "whole batches only: nothing half-done is scored"
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["retries"] > 0 and summary["retries"] == ev.retries
+
+    done = cli("--server", url, "--family", "maze", "--puzzles", "2", "--no-progress", timeout=120)
+    assert done.returncode == 1 and "The server at" in done.stderr and "Traceback" not in done.stderr
