@@ -1,4 +1,5 @@
-"""Launch, watch, stop and list SFT runs: each is a `python -m training.sft` subprocess speaking via files.
+"""Launch, watch, stop and list training runs: each is a `python -m training.sft` (or `training.grpo`, for
+`method: grpo`) subprocess speaking via files.
 
 The app never trains in its own process: `TrainRunner.launch` writes runs/<name>/config.yaml, starts the
 child with no shell in its own session (stdout+stderr → train.log) and takes a machine-wide lock file so that
@@ -215,7 +216,7 @@ class TrainRunner:
             }
             with open(run_dir / "train.log", "ab") as log:
                 proc = subprocess.Popen(  # no shell; own session so the app's Ctrl-C does not hit it
-                    [self.python, "-m", "training.sft", str(config_path)],
+                    [self.python, "-m", f"training.{cfg.method}", str(config_path)],
                     cwd=PROJECT_ROOT,
                     env=env,
                     stdin=subprocess.DEVNULL,
@@ -353,7 +354,9 @@ class TrainRunner:
             "tokens_per_s": last.get("tokens_per_s"),
             "gpu_mem_gb": last.get("gpu_mem_gb"),
             "rss_gb": last.get("rss_gb"),
-            "adapter_dir": status.get("adapter_dir"),
+            "adapter_dir": status.get("adapter_dir") or status.get("model_dir"),
+            "method": status.get("method"),
+            "reward": last.get("reward"),
             "stopped": status.get("stopped"),
             "examples": status.get("examples"),
             "dropped": status.get("dropped"),
@@ -382,6 +385,8 @@ class TrainRunner:
             status, rows = self.status(name), self.metrics(name)
             speeds = sorted(r["tokens_per_s"] for r in rows if r.get("tokens_per_s"))
             adapter = cfg_path.parent / "adapter" / "adapter_config.json"
+            if not adapter.is_file():  # a fully fine-tuned GRPO run saves a whole model
+                adapter = cfg_path.parent / "model" / "config.json"
             started, ended = status.get("started") or status.get("created"), status.get("ended")
             out.append(
                 {
