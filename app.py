@@ -24,6 +24,7 @@ CSS = """
 #model-banner blockquote { border-left: 4px solid #f59e0b; padding-left: .6em; }
 #model-banner details summary { cursor: pointer; color: #6b7280; font-size: .9em; }
 #chat-stats { font-size: .9em; color: #6b7280; min-height: 1.5em; }
+#eval-status { min-height: 4em; }  /* room for the queue position while a run waits in line */
 #chat-hint { font-size: .9em; color: #6b7280; }
 #think-note, #answer-note { font-size: .85em; color: #6b7280; margin-top: -.5em; }
 #reply-versions { align-items: center; gap: .3em; }

@@ -363,3 +363,30 @@ def test_demo_page_shows_its_caps(browser, launch_app, tiny_dir, artifacts):
             page.screenshot(path=str(artifacts / "visitors_demo_phone.png"), full_page=True)
         finally:
             page.close()
+
+
+def test_a_second_evaluation_shows_its_place_in_line_and_stop_cancels_it(browser, app_url, artifacts):
+    from playwright.sync_api import expect
+
+    from tests.ui_helpers import set_number
+
+    one, two = (browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(2))
+    try:
+        a, b = one.new_page(), two.new_page()
+        for page in (a, b):
+            page.goto(app_url)
+            open_tab(page, "Evaluate", "#eval-run")
+        set_number(a, "#eval-puzzles", 50)
+        a.click("#eval-run")
+        expect(a.locator("#eval-status")).to_contain_text("starting", timeout=60_000)
+        b.click("#eval-run")  # one evaluation runs at a time: B waits in line and sees where
+        expect(b.locator("#eval-status")).to_contain_text("queue: 1/1", timeout=30_000)
+        b.evaluate("window.scrollTo(0, 0)")
+        b.locator("#eval-status").screenshot(path=str(artifacts / "visitors_queue_position.png"))
+        b.click("#eval-stop")
+        a.click("#eval-stop")
+        expect(b.locator("#eval-status")).to_contain_text("Stopped before the run started.", timeout=120_000)
+        expect(a.locator("#eval-status")).to_contain_text("Stopped in", timeout=120_000)
+    finally:
+        one.close()
+        two.close()
