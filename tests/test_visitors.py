@@ -259,6 +259,26 @@ def test_two_sessions_keep_their_own_model_and_notices(app_url, tiny_dir, adapte
     assert _race_model(b) == str(tiny_dir)
 
 
+def test_another_visitors_load_never_interrupts_a_reply(app_url, tiny_dir_plain):
+    a, b = Client(app_url, verbose=False), Client(app_url, verbose=False)
+    assert "`tiny`" in a.predict(model="tiny", quant="auto", api_name="/load_model")[0]
+    long = dict(CHAT, temperature=0.8, budget_mode="extend", min_think=4000)
+    job = a.submit(message="think long", **long, think_budget=8192, answer_budget=4096, api_name="/chat")
+    while len(job.outputs()) < 3:
+        time.sleep(0.05)
+    # the app keeps two models (its startup one and A's, generating): B's third one is refused, A's reply goes on
+    banner = b.predict(model=str(tiny_dir_plain), quant="auto", api_name="/load_model")[0]
+    assert "at most 2 model" in banner
+    seen = len(job.outputs())
+    time.sleep(1.0)
+    assert not job.done() and len(job.outputs()) > seen
+    a.predict([], api_name="/stop")
+    _, _, stats = job.result(timeout=120)
+    assert "stopped" in stats
+    # A's reply has ended: now B's model can take the place of A's (idle) one
+    assert "❌" not in b.predict(model=str(tiny_dir_plain), quant="auto", api_name="/load_model")[0]
+
+
 def test_a_stop_while_an_evaluation_waits_in_line_means_it_never_runs(app_url):
     a, b = Client(app_url, verbose=False), Client(app_url, verbose=False)
     form = dict(
