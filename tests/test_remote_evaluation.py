@@ -14,6 +14,7 @@ from vllm_fixture import ROOT, vllm_server, vllm_url  # noqa: F401 - fixtures
 
 from playground.evaluation.run import EvalConfig, Evaluation, run_evaluation
 from playground.generation.remote import RemoteBackend
+from playground.generation.request import GenerationRequest
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +86,11 @@ def test_a_server_killed_mid_evaluation_gives_a_clear_error_and_keeps_what_was_d
     kept = (tmp_path / "run" / "results.jsonl").read_text().splitlines()
     assert 4 <= len(kept) < 80 and len(kept) % 4 == 0, "whole batches only: nothing half-done is scored"
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert summary["retries"] > 0 and summary["retries"] == ev.retries
+    assert summary["retries"] == ev.retries > 0, "replies cut off by the kill were sent again, and counted"
+    before = backend.retries
+    with pytest.raises(RuntimeError, match="did not answer .* after 3 tries"):
+        backend.generate(GenerationRequest(messages=[{"role": "user", "content": "hi"}]))
+    assert backend.retries == before + 2
 
     done = cli("--server", url, "--family", "maze", "--puzzles", "2", "--no-progress", timeout=120)
     assert done.returncode == 1 and "The server at" in done.stderr and "Traceback" not in done.stderr

@@ -81,17 +81,23 @@ class Server:
                 self.proc.wait(timeout=30)
 
 
+_SHARED: list[Server] = []  # one server for the whole session, whichever test module imported the fixture
+
+
 @pytest.fixture(scope="session")
 def vllm_server(tmp_path_factory):
-    """The session's vLLM server (a `Server`; call `.ensure()` for its URL)."""
-    log_dir = tmp_path_factory.mktemp("vllm")
-    if not os.environ.get("PLAYGROUND_TEST_VLLM_URL") and not vllm_script.is_installed():
-        with open(log_dir / "install.log", "w") as log:
-            try:
-                vllm_script.ensure_venv(log)
-            except (subprocess.CalledProcessError, OSError) as err:
-                pytest.skip(f"the vLLM venv could not be made ({err}); see {log_dir / 'install.log'}")
-    server = Server(log_dir)
+    """The session's vLLM server (a `Server`; call `.ensure()` for its URL). Each module that imports this fixture
+    gets its own copy of it; they all share one server, stopped when the session ends."""
+    if not _SHARED:
+        log_dir = tmp_path_factory.mktemp("vllm")
+        if not os.environ.get("PLAYGROUND_TEST_VLLM_URL") and not vllm_script.is_installed():
+            with open(log_dir / "install.log", "w") as log:
+                try:
+                    vllm_script.ensure_venv(log)
+                except (subprocess.CalledProcessError, OSError) as err:
+                    pytest.skip(f"the vLLM venv could not be made ({err}); see {log_dir / 'install.log'}")
+        _SHARED.append(Server(log_dir))
+    server = _SHARED[0]
     server.ensure()
     yield server
     server.stop()

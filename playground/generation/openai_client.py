@@ -21,7 +21,12 @@ RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
 
 class RemoteError(RuntimeError):
-    """The server could not be reached or refused a request; the message says which server and why."""
+    """The server could not be reached or refused a request; the message says which server and why. `retryable`:
+    the request may succeed when sent again (a reply cut off midway; every other failure was already retried)."""
+
+    def __init__(self, message: str, retryable: bool = False):
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class ServerClient:
@@ -110,7 +115,8 @@ class ServerClient:
                     return
             except httpx.TransportError as err:
                 if received:
-                    raise RemoteError(f"{_where(url)} dropped the connection mid-reply ({_reason(err)}).") from err
+                    message = f"{_where(url)} dropped the connection mid-reply ({_reason(err)})."
+                    raise RemoteError(message, retryable=True) from err
                 self._retry_or_raise(attempt, url, err)
 
     # ------------------------------------------------------------ retries
@@ -120,6 +126,10 @@ class ServerClient:
                 f"{_where(url)} did not answer ({_reason(err)}) after {self.tries} tries: is the server running "
                 "and reachable from here?"
             ) from err
+        self._wait(attempt)
+
+    def wait(self, attempt: int) -> None:
+        """Back off before try `attempt + 2` of something that failed, and count it as a retry."""
         self._wait(attempt)
 
     def _wait(self, attempt: int) -> None:

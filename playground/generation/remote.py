@@ -381,8 +381,9 @@ class RemoteBackend:
         n_samples: int = 1,
         stop: threading.Event | None = None,
     ) -> list[list[GenerationStats]]:
-        """Every sample as its own request, all sent at once (at most `max_in_flight` in flight); a request that
-        fails after its retries stops the others and raises RemoteError."""
+        """Every sample as its own request, all sent at once (at most `max_in_flight` in flight). A reply cut off
+        midway is generated again (counted in `retries`); a request that still fails stops the others and raises
+        RemoteError."""
         from concurrent.futures import ThreadPoolExecutor
 
         stop = stop or threading.Event()
@@ -395,13 +396,20 @@ class RemoteBackend:
             i, j = job
             seed = None if request.seed is None else (request.seed * 1_000_003 + j) % 2**63
             with self._slots:
-                if mine.is_set():
-                    return GenerationStats(model=self.model or "", stopped=True)
-                try:
-                    return self.generate(replace(request, messages=prompts[i], seed=seed), mine)
-                except BaseException:
-                    mine.set()
-                    raise
+                for attempt in range(self.client.tries):
+                    if mine.is_set():
+                        return GenerationStats(model=self.model or "", stopped=True)
+                    try:
+                        return self.generate(replace(request, messages=prompts[i], seed=seed), mine)
+                    except RemoteError as err:  # a reply cut off midway is generated again from its start
+                        if not err.retryable or attempt + 1 >= self.client.tries:
+                            mine.set()
+                            raise
+                        self.client.wait(attempt)
+                    except BaseException:
+                        mine.set()
+                        raise
+                return GenerationStats(model=self.model or "", stopped=True)
 
         if not jobs:
             return []
