@@ -1,7 +1,8 @@
-"""The Train tab: pick a base, data and hyperparameters, launch a LoRA/QLoRA run, watch it, use the adapter.
+"""The Train tab: pick a base, a method (SFT or GRPO), data and hyperparameters, launch a run, watch it, use it.
 
 Layout and wiring only: runs are launched, polled, stopped and listed by `training.runner.TrainRunner`, and
-the training itself happens in a `python -m training.sft` subprocess. A `gr.Timer` polls the run's files every
+the training itself happens in a `python -m training.sft` (or `training.grpo`) subprocess; the GRPO settings and
+live views are in `playground.ui.train_grpo`. A `gr.Timer` polls the run's files every
 two seconds, so a reloaded page re-attaches to whatever is training on this machine.
 """
 
@@ -20,6 +21,7 @@ from playground.puzzles import families
 from playground.ui.charts import loss_figure
 from playground.ui.state import AppState
 from playground.ui.train_compare import build_compare_section
+from playground.ui.train_grpo import METHODS, grpo_outputs, grpo_widgets, reward_figure, samples_frame, signal_figure
 from training.data import find_eval_results
 from training.preflight import check_data, estimate_memory
 from training.runner import RunnerError, TrainRunner
@@ -48,9 +50,12 @@ FOLLOW_LOG_JS = """() => {
   if (t.dataset.follow === '1') setTimeout(() => { t.scrollTop = t.scrollHeight; }, 50);
 }"""
 HINT = (
-    "Runs train in a separate process (`python -m training.sft`); one at a time per machine. **Stop** "
-    "finishes the current step and saves the adapter; **Kill** ends it at once without saving."
+    "Runs train in a separate process (`python -m training.sft` or `training.grpo`); one at a time per machine. "
+    "**Stop** finishes the current step and saves the adapter (or model); **Kill** ends it at once without saving."
 )
+# the fields whose default depends on the method (the GRPO group's own fields are filled by `grpo_widgets`)
+METHOD_FIELDS = ("puzzle_families", "num_examples", "learning_rate", "max_steps", "batch_size", "num_generations",
+                 "max_completion_length", "finetune", "max_minutes")
 
 
 def _new_name() -> str:
@@ -58,10 +63,10 @@ def _new_name() -> str:
     return time.strftime("sft-%m%d-%H%M%S")
 
 
-def defaults_for(state: AppState) -> SFTConfig:
+def defaults_for(state: AppState, method: str = "sft") -> SFTConfig:
     """The form's defaults for the model the app serves now: its own puzzle families, hyperparameters that fit."""
     info = state.engine.describe()
-    return model_defaults(info.families if info else None, info.params if info else 0)
+    return model_defaults(info.families if info else None, info.params if info else 0, method)
 
 
 def _puzzle_choices() -> tuple[list[tuple[str, str]], list[int]]:
@@ -100,7 +105,8 @@ def progress_html(p: dict[str, Any] | None) -> str:
         f"<b>{p['name']}</b> · {state}",
         f"step {step}/{total or '?'}",
         f"ETA {_duration(p.get('eta_s'))}" if p.get("state") in ("running", "stopping") else "",
-        f"loss {p['loss']:.4f}" if p.get("loss") is not None else "",
+        f"reward {p['reward']:.3f}" if p.get("reward") is not None else "",
+        f"loss {p['loss']:.4f}" if p.get("loss") is not None and p.get("reward") is None else "",
         f"{p['tokens_per_s']:,.0f} tokens/s" if p.get("tokens_per_s") else "",
         mem,
     ]
@@ -207,6 +213,7 @@ def build_train_tab(state: AppState) -> None:
                 label="Base model (folder, hub id or preset)",
                 elem_id="train-base",
             )
+            w["method"] = gr.Radio(METHODS, value="sft", label="Method", elem_id="train-method")
             w["data_source"] = gr.Radio(SOURCES, value="puzzles", label="Training data", elem_id="train-source")
             with gr.Group(visible=True) as puzzle_box:
                 w["puzzle_families"] = gr.CheckboxGroup(
@@ -231,6 +238,8 @@ def build_train_tab(state: AppState) -> None:
                 w["failures"] = gr.Dropdown(
                     [], label="Evaluation results (runs/<eval>/results.jsonl)", allow_custom_value=True
                 )
+            grpo_box, grpo_w = grpo_widgets(lambda: defaults_for(state, "grpo"))
+            w.update(grpo_w)
             check_btn = gr.Button("Check data", size="sm")
             data_msg = gr.Markdown(elem_id="train-data-msg")
             data_table = gr.Dataframe(visible=False, interactive=False, wrap=True, max_height=260)
@@ -246,6 +255,7 @@ def build_train_tab(state: AppState) -> None:
         with gr.Column(scale=3):
             progress = gr.HTML(progress_html(None), elem_id="train-progress")
             plot = gr.Plot(label="Loss", elem_id="train-loss")
+            live = grpo_outputs()
             log = gr.Textbox(
                 label="Log (tail)",
                 lines=12,
@@ -270,6 +280,11 @@ def build_train_tab(state: AppState) -> None:
         choices = [str(p) for p in find_eval_results(state.runs_dir)]
         boxes = [gr.update(visible=src == key) for key in ("puzzles", "jsonl", "failures")]
         return *boxes, gr.update(choices=choices, value=choices[0] if choices else None)
+
+    def on_method(method: str):
+        d = defaults_for(state, method)
+        values = [gr.update(value=getattr(d, key)) for key in METHOD_FIELDS]
+        return *values, gr.update(visible=method == "grpo")
 
     def on_check(**values):
         try:
@@ -320,9 +335,15 @@ def build_train_tab(state: AppState) -> None:
         changed = sig != screen["runs_sig"]
         adapters = [a for a in frame["adapter"] if a]
         new_adapter = adapters != screen["adapters"]
+        grpo = bool(p and p.get("method") == "grpo")
+        redraw = plot_key != screen["plot"]
         return (
             progress_html(p),
-            loss_figure(rows) if plot_key != screen["plot"] else gr.skip(),
+            loss_figure(rows) if redraw else gr.skip(),
+            gr.update(visible=grpo),
+            reward_figure(rows) if grpo and redraw else gr.skip(),
+            signal_figure(rows) if grpo and redraw else gr.skip(),
+            samples_frame(runner.run_dir(target)) if grpo and redraw else gr.skip(),
             p["log"] if p else "",
             gr.update(interactive=not busy),
             gr.update(interactive=busy),
@@ -344,6 +365,7 @@ def build_train_tab(state: AppState) -> None:
             return f"Could not load the adapter: {exc}", gr.skip()
         return adapter_loaded_message(visitor.info), visitor
 
+    w["method"].change(on_method, w["method"], [w[k] for k in METHOD_FIELDS] + [grpo_box])
     w["data_source"].change(on_source, w["data_source"], [puzzle_box, upload_box, failures_box, w["failures"]])
     check_btn.click(on_check, inputs_kwargs=w, outputs=[data_msg, data_table])
     w["upload"].upload(on_check, inputs_kwargs=w, outputs=[data_msg, data_table])
@@ -355,6 +377,10 @@ def build_train_tab(state: AppState) -> None:
     outputs = [
         progress,
         plot,
+        live["box"],
+        live["rewards"],
+        live["signal"],
+        live["samples"],
         log,
         launch_btn,
         stop_btn,

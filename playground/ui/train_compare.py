@@ -1,4 +1,5 @@
-"""The Train tab's before/after section: the base and the base + a run's adapter on the same held-out puzzles.
+"""The Train tab's before/after section: the base and the base + a run's adapter (or a fully fine-tuned run's
+model) on the same held-out puzzles.
 
 Layout and wiring only: `playground.evaluation.compare` runs both evaluations and counts the answers the adapter
 changed. The defaults fit the run: the family and level it trained on, and unlimited thinking (a thought cut by the
@@ -17,6 +18,7 @@ from playground.evaluation.compare import CompareConfig, compare_adapter, defaul
 from playground.generation.budgets import slider_budget
 from playground.ui.state import AppState
 from playground.ui.widgets import THINK_MAX, budget_slider
+from training.grpo_compare import compare_model, is_full_model
 
 CHANGE_COLUMNS = ["seed", "sample", "change", "before", "after"]
 
@@ -88,7 +90,8 @@ def build_compare_section(
                 samples=int(values["samples"]),
                 think_budget=slider_budget(values["think_budget"], THINK_MAX),
             )
-            result = compare_adapter(state.engine, path, cfg, state.offline, report)
+            compare = compare_model if is_full_model(path) else compare_adapter  # GRPO fine-tunes a small model whole
+            result = compare(state.engine, path, cfg, state.offline, report)
         except Exception as exc:  # any failure is shown to the user
             return f"**Could not evaluate:** {exc}", gr.update(visible=False), gr.update(visible=False)
         changed = pd.DataFrame(result.changes(), columns=CHANGE_COLUMNS)
