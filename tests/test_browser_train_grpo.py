@@ -78,3 +78,30 @@ def test_grpo_run_from_the_train_tab(app_url, browser, artifacts):
     expect(page.locator("#train-runs")).to_contain_text(RUN)
     expect(page.locator("#train-adapter input")).to_have_value(re.compile(rf"{RUN}/model$"), timeout=10_000)
     page.screenshot(path=str(artifacts / "train_grpo.png"), full_page=True)
+
+
+def test_train_on_these_failures_opens_grpo_on_the_evaluation(app_url, browser):
+    """Evaluate → "Train on these failures" → the Train tab with GRPO on that evaluation's failures."""
+    from ui_helpers import open_tab
+
+    expect = playwright.expect
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.goto(app_url)
+    open_tab(page, "Evaluate", "#eval-run")
+    set_number(page, "#eval-puzzles", 2)
+    set_number(page, "#eval-samples", 1)
+    group = page.locator("#eval-budgets")
+    for label in ("0 (no thinking)", "64", "128", "256", "512", "1024", "2048", "unlimited"):
+        box = group.get_by_label(label, exact=True)
+        if box.is_checked() != (label == "64"):
+            box.click()
+    page.locator("#eval-run").click()
+    expect(page.locator("#eval-status")).to_contain_text("Done in", timeout=120_000)
+    page.locator("#eval-train-failures").click()
+    expect(page.locator("#train-launch")).to_be_visible(timeout=10_000)
+    expect(page.locator("#train-method").get_by_label(re.compile("GRPO"))).to_be_checked(timeout=10_000)
+    expect(page.locator("#train-source").get_by_label(re.compile("evaluation failures"))).to_be_checked()
+    expect(page.locator("#train-num-generations")).to_be_visible()
+    page.get_by_label("Evaluation results (runs/<eval>/results.jsonl)").wait_for(timeout=10_000)
+    value = page.get_by_label("Evaluation results (runs/<eval>/results.jsonl)").input_value()
+    assert value.endswith("results.jsonl"), value

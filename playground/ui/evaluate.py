@@ -21,6 +21,7 @@ from playground.ui.limits import EVAL_CONCURRENCY, FULL, Limits
 from playground.ui.puzzle_views import family_choices, known_family
 from playground.ui.queue_info import enqueued_at, waiting
 from playground.ui.state import AppState, OnShow
+from playground.ui.train_grpo import TRAIN_ON_FAILURES_JS
 from playground.ui.widgets import ANSWER_MAX, MODES, budget_slider
 
 BUDGET_CHOICES = [("0 (no thinking)", "0"), *((str(b), str(b)) for b in (64, 128, 256, 512, 1024, 2048))]
@@ -161,6 +162,10 @@ def build_evaluate_tab(state: AppState) -> OnShow:
                 )
             hist_plot = gr.Plot(charts.empty_figure("Run an evaluation"), elem_id="eval-hist-plot", show_label=False)
             csv_file = gr.File(label="Summary CSV", elem_id="eval-csv", interactive=False)
+            train_failures = gr.Button(
+                "Train on these failures", size="sm", elem_id="eval-train-failures", visible=not state.demo_mode
+            )
+            train_failures.click(None, js=TRAIN_ON_FAILURES_JS)  # opens the Train tab set to GRPO on failures
 
     def on_run(request: gr.Request, progress=gr.Progress(), **values):
         session = f"{request.session_hash or 'api'}:evaluate"

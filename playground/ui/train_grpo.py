@@ -21,6 +21,18 @@ from training.sft_config import FINETUNE, LOSS_TYPES, ROLLOUTS, SFTConfig
 METHODS = [("SFT: supervised, on verified traces", "sft"), ("GRPO: RL on the verifier's verdict", "grpo")]
 TERMS = ("correct", "format", "length", "repetition")
 SAMPLE_COLUMNS = ["step", "puzzle", "reward", "correct", "format", "length", "repetition", "completion"]
+# "Train on these failures" (Evaluate tab): opens the Train tab with GRPO on evaluation failures; the failures
+# dropdown then lists evaluation results newest first, so the evaluation just run is picked.
+TRAIN_ON_FAILURES_JS = """() => {
+  const tab = [...document.querySelectorAll('button[role=tab]')].find(b => b.textContent.trim() === 'Train');
+  if (!tab) return;
+  tab.click();
+  const pick = (id, text) => {
+    const label = [...document.querySelectorAll('#' + id + ' label')].find(l => l.textContent.includes(text));
+    if (label) (label.querySelector('input') || label).click();
+  };
+  setTimeout(() => { pick('train-method', 'GRPO'); pick('train-source', 'evaluation failures'); }, 400);
+}"""
 GRPO_HINT = (
     "GRPO samples a **group** of completions per puzzle, scores each with the puzzle's verifier (and the terms "
     "you weigh below), and pushes the model towards the completions that beat their group's mean. A group whose "
