@@ -23,6 +23,7 @@ from playground.ui.state import AppState
 from playground.ui.train_compare import build_compare_section
 from playground.ui.train_grpo import METHODS, grpo_outputs, grpo_widgets, reward_figure, samples_frame, signal_figure
 from training.data import find_eval_results
+from training.grpo_compare import is_full_model
 from training.preflight import check_data, estimate_memory
 from training.runner import RunnerError, TrainRunner
 from training.sft_config import SFTConfig, config_from_dict, model_defaults
@@ -54,8 +55,17 @@ HINT = (
     "**Stop** finishes the current step and saves the adapter (or model); **Kill** ends it at once without saving."
 )
 # the fields whose default depends on the method (the GRPO group's own fields are filled by `grpo_widgets`)
-METHOD_FIELDS = ("puzzle_families", "num_examples", "learning_rate", "max_steps", "batch_size", "num_generations",
-                 "max_completion_length", "finetune", "max_minutes")
+METHOD_FIELDS = (
+    "puzzle_families",
+    "num_examples",
+    "learning_rate",
+    "max_steps",
+    "batch_size",
+    "num_generations",
+    "max_completion_length",
+    "finetune",
+    "max_minutes",
+)
 
 
 def _new_name() -> str:
@@ -360,6 +370,9 @@ def build_train_tab(state: AppState) -> None:
         if not path:
             return "Pick a finished run's adapter first.", gr.skip()
         try:  # this visitor's Chat and Puzzles tabs use base + adapter from here on (nobody else's change)
+            if is_full_model(path):  # a fully fine-tuned (GRPO) run: a model of its own
+                visitor = state.load(visitor, path, "auto")
+                return f"Loaded the trained model `{path}`: the Chat and Puzzles tabs now use it.", visitor
             visitor = state.load_adapter(visitor, path)
         except Exception as exc:  # any failure is shown to the user
             return f"Could not load the adapter: {exc}", gr.skip()
