@@ -21,7 +21,15 @@ from playground.puzzles import families
 from playground.ui.charts import loss_figure
 from playground.ui.state import AppState
 from playground.ui.train_compare import build_compare_section
-from playground.ui.train_grpo import METHODS, grpo_outputs, grpo_widgets, reward_figure, samples_frame, signal_figure
+from playground.ui.train_grpo import (
+    METHOD_FIELDS,
+    METHODS,
+    grpo_outputs,
+    grpo_widgets,
+    reward_figure,
+    samples_frame,
+    signal_figure,
+)
 from training.data import find_eval_results
 from training.grpo_compare import is_full_model
 from training.preflight import check_data, estimate_memory
@@ -53,18 +61,6 @@ FOLLOW_LOG_JS = """() => {
 HINT = (
     "Runs train in a separate process (`python -m training.sft` or `training.grpo`); one at a time per machine. "
     "**Stop** finishes the current step and saves the adapter (or model); **Kill** ends it at once without saving."
-)
-# the fields whose default depends on the method (the GRPO group's own fields are filled by `grpo_widgets`)
-METHOD_FIELDS = (
-    "puzzle_families",
-    "num_examples",
-    "learning_rate",
-    "max_steps",
-    "batch_size",
-    "num_generations",
-    "max_completion_length",
-    "finetune",
-    "max_minutes",
 )
 
 

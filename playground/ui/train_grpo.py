@@ -20,6 +20,18 @@ from training.sft_config import FINETUNE, LOSS_TYPES, ROLLOUTS, SFTConfig
 
 METHODS = [("SFT: supervised, on verified traces", "sft"), ("GRPO: RL on the verifier's verdict", "grpo")]
 TERMS = ("correct", "format", "length", "repetition")
+# the fields whose default depends on the method (the GRPO group's own fields are filled by `grpo_widgets`)
+METHOD_FIELDS = (
+    "puzzle_families",
+    "num_examples",
+    "learning_rate",
+    "max_steps",
+    "batch_size",
+    "num_generations",
+    "max_completion_length",
+    "finetune",
+    "max_minutes",
+)
 SAMPLE_COLUMNS = ["step", "puzzle", "reward", "correct", "format", "length", "repetition", "completion"]
 # "Train on these failures" (Evaluate tab): opens the Train tab with GRPO on evaluation failures; the failures
 # dropdown then lists evaluation results newest first, so the evaluation just run is picked.
