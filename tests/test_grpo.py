@@ -155,3 +155,16 @@ def test_grpo_run_logs_rewards_and_stop_saves_a_loadable_model(tmp_path):
         out = model.generate(**ids, max_new_tokens=8, do_sample=False)
     assert out.shape[1] > ids["input_ids"].shape[1]
     assert runner.list_runs()[0]["adapter"] == str(model_dir)
+    # the teaching loop's last step: base vs the trained model on held-out seeds, answers that changed counted
+    from playground.evaluation.compare import CompareConfig
+    from playground.generation.engine import Engine
+    from training.grpo_compare import compare_model, is_full_model
+
+    assert is_full_model(model_dir)
+    cmp_cfg = CompareConfig(family="sat", level=1, puzzles=2, samples=1, think_budget=32, answer_budget=32)
+    result = compare_model(Engine(), model_dir, cmp_cfg, offline=True)
+    rows = result.rows()
+    assert [r["model"] for r in rows][2] == "change" and len(result.before.records) == 2
+    counts = result.change_counts()
+    assert counts["compared"] == 2 and counts["changed"] >= counts["wrong_to_right"] + counts["right_to_wrong"]
+    assert (model_dir.parent / "before-after" / "comparison.json").is_file()
