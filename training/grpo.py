@@ -98,6 +98,8 @@ def puzzle_prompts(cfg: SFTConfig) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     seed = cfg.puzzle_seed_start
     while len(rows) < cfg.num_examples:
+        if seed - cfg.puzzle_seed_start > 20 * cfg.num_examples + 1000:
+            raise ConfigError(f"only {len(rows)} training prompts differ from the held-out evaluation prompts")
         for fam, level in pairs:
             inst = generate(fam, level, seed)
             if inst.prompt not in held[(fam, level)] and len(rows) < cfg.num_examples:
