@@ -100,7 +100,7 @@ SMALL_MODEL_GRPO = {
     "max_minutes": 40.0,
     "batch_size": 16,
     "num_generations": 8,
-    "max_completion_length": 512,
+    "max_completion_length": 768,  # room for the longest level-1 3SAT traces (4 variables: ~530 tokens)
 }
 GRPO_DEFAULTS = {  # a hub model on a GPU: LoRA at a typical RL learning rate
     "learning_rate": 1e-5,
