@@ -44,7 +44,7 @@ def quant_label(info: ModelInfo) -> str:
 def banner_markdown(info: ModelInfo | None, errors: tuple[str, ...] | list[str] = ()) -> str:
     """Markdown: one short line naming the loaded model, its notices and the visitor's own `errors` (the result of
     their last Load; always visible), its details collapsed."""
-    failed = [f"> ❌ {html.escape(error, quote=False)}" for error in errors]
+    failed = [f"> ⚠️ **Load failed:** {html.escape(error, quote=False)}" for error in errors]
     if info is None:
         return "\n\n".join(["**No model loaded.**", *failed])
     params = f"{info.params / 1e6:,.1f}M parameters" if info.params else "size unknown"

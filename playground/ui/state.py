@@ -31,6 +31,9 @@ from playground.models.loading import ModelLoadError
 from playground.models.presets import PRESETS
 from playground.ui.limits import DEMO, FULL, Limits
 
+SESSIONS_KEPT = 10_000  # past this many sessions, those quiet for QUIET_S are forgotten (their line is long gone)
+QUIET_S = 3600.0
+
 
 @dataclass
 class OnShow:
@@ -167,7 +170,13 @@ class AppState:
     def end(self, session: str) -> None:
         with self._guard:
             self._busy.discard(session)
+            self._stops.pop(session, None)
             self._active[session] = time.monotonic()
+            if len(self._active) > SESSIONS_KEPT:  # sessions come and go: forget the long quiet ones
+                old = time.monotonic() - QUIET_S
+                for table in (self._active, self._stopped):
+                    for key in [k for k, t in table.items() if t < old and k not in self._busy]:
+                        del table[key]
 
     def stop(self, session: str) -> bool:
         """Ask the session's running generation to stop; False when nothing was running (then the Stop is kept for a
