@@ -25,6 +25,7 @@ from playground.generation.openai_client import RemoteError, ServerClient
 from playground.generation.prompt import render_prompt
 from playground.generation.remote_budget import Context, ContinuationLoop, Plan, Tags
 from playground.generation.remote_chat import chat_reply
+from playground.generation.remote_probe import Capabilities, describe_served, load_tokenizer, probe
 from playground.generation.request import Done, Event, GenerationRequest, GenerationStats
 from playground.models.loading import ModelLoadError, resolve_source
 from playground.models.presets import Preset, find_preset
@@ -39,26 +40,6 @@ class RemoteModel:
     tokenizer: object
     preset: Preset | None
     context_length: int
-
-
-@dataclass
-class Capabilities:
-    """What the server (and this machine) offer for the served model."""
-
-    completions: bool = False  # /v1/completions answers
-    token_ids: bool = False  # completions return the generated token ids (vLLM's return_token_ids)
-    thinking_budget: bool = False  # chat takes a per-request thinking_token_budget (vLLM with reasoning config)
-    reasoning_field: bool = False  # chat replies carry the thought in `reasoning` (a reasoning parser runs)
-    tokenizer: bool = False  # the model's tokenizer loads here, so the playground renders prompts itself
-    budget_offset: int = 0  # prompt tokens after the opening tag, which the server counts as thinking
-    opened: bool = False  # the chat template opens the thought
-    close_tokens: int = 1  # the close tag's length in tokens
-
-    def summary(self) -> str:
-        exact = "exact in every budget mode (continuation loop over /v1/completions)"
-        if not (self.completions and self.tokenizer):
-            exact = "hard budgets enforced by the server" if self.thinking_budget else "no thinking budgets"
-        return f"Thinking budgets: {exact}."
 
 
 class RemoteBackend:
@@ -166,12 +147,12 @@ class RemoteBackend:
     def _setup(self, card: dict, offline: bool, adapter: str | None = None, base: str | None = None) -> None:
         model_id, root = str(card.get("id")), str(card.get("root") or card.get("id"))
         preset = find_preset(model_id) or find_preset(root)
-        tokenizer, notices = self._tokenizer(root, model_id, offline)
+        tokenizer, notices = load_tokenizer(root, model_id, offline)
         context = int(card.get("max_model_len") or getattr(tokenizer, "model_max_length", 0) or 4096)
         context = min(context, 131072)
         self.remote = RemoteModel(tokenizer, preset, context) if tokenizer is not None else None
-        self.caps = self._probe(model_id, tokenizer, preset)
-        description, placeholder, families = _describe(root, preset)
+        self.caps = probe(self.client, model_id, tokenizer, preset)
+        description, placeholder, families = describe_served(root, preset)
         if self.path == "completions" and not (self.caps.completions and self.caps.tokenizer):
             notices.append("The completions path was asked for but this server or model cannot take it.")
         self.info = ModelInfo(
@@ -190,71 +171,6 @@ class RemoteBackend:
             families=families,
         )
         self.model = model_id
-
-    def _tokenizer(self, root: str, model_id: str, offline: bool) -> tuple[object | None, list[str]]:
-        """The served model's tokenizer, loaded here (a local folder, or the hub), or None with a notice."""
-        from transformers import AutoTokenizer
-
-        local = Path(root).expanduser()
-        tried = []
-        for source in ([str(local)] if local.is_dir() else []) + [root, model_id]:
-            if source in tried:
-                continue
-            tried.append(source)
-            try:
-                return AutoTokenizer.from_pretrained(source, local_files_only=offline or Path(source).is_dir()), []
-            except Exception as err:  # noqa: BLE001 - any failure means: no tokenizer here
-                reason = f"{type(err).__name__}"
-        return None, [
-            f"The tokenizer of {model_id} cannot be loaded here ({reason}): the server renders prompts, and only "
-            "the budgets it enforces itself are available."
-        ]
-
-    def _probe(self, model_id: str, tokenizer, preset: Preset | None) -> Capabilities:
-        caps = Capabilities(tokenizer=tokenizer is not None)
-        open_tag, close_tag = (preset.think_open, preset.think_close) if preset else ("<think>", "</think>")
-        try:
-            prompt = tokenizer("a", add_special_tokens=False)["input_ids"] if tokenizer is not None else "a"
-            out = self.client.post(
-                "/completions", {"model": model_id, "prompt": prompt, "max_tokens": 1, "return_token_ids": True}
-            )
-            choice = (out.get("choices") or [{}])[0]
-            caps.completions = True
-            caps.token_ids = isinstance(choice.get("token_ids"), list)
-        except RemoteError:
-            pass
-        probe = [{"role": "user", "content": "a"}]
-        try:
-            out = self.client.post("/chat/completions", {"model": model_id, "messages": probe, "max_tokens": 4})
-            message = (out.get("choices") or [{}])[0].get("message") or {}
-            caps.reasoning_field = bool(message.get("reasoning") or message.get("reasoning_content"))
-            self.client.post(
-                "/chat/completions", {"model": model_id, "messages": probe, "max_tokens": 1, "thinking_token_budget": 1}
-            )
-            caps.thinking_budget = True
-        except (RemoteError, AttributeError):
-            pass
-        try:  # where the rendered prompt leaves the thought: the server's own tokenizer and template
-            if tokenizer is not None:
-                ids = tokenizer.apply_chat_template(probe, tokenize=False, add_generation_prompt=True)
-                ids = tokenizer(ids, add_special_tokens=False)["input_ids"]
-                tag = tokenizer(open_tag, add_special_tokens=False)["input_ids"]
-                end = tokenizer(close_tag, add_special_tokens=False)["input_ids"]
-            else:
-                ids = self.client.post("/tokenize", {"model": model_id, "messages": probe}, root=True)["tokens"]
-                tag, end = (
-                    self.client.post(
-                        "/tokenize", {"model": model_id, "prompt": t, "add_special_tokens": False}, root=True
-                    )["tokens"]
-                    for t in (open_tag, close_tag)
-                )
-            start, stop = _last_index(ids, tag), _last_index(ids, end)
-            caps.close_tokens = len(end) or 1
-            caps.opened = start >= 0 and start > stop
-            caps.budget_offset = len(ids) - (start + len(tag)) if caps.opened else 0
-        except (RemoteError, KeyError, TypeError, ValueError):
-            pass
-        return caps
 
     def load_adapter(self, adapter_dir: str, offline: bool = False) -> ModelInfo:
         """A LoRA adapter the server serves under the run's name (vLLM: --enable-lora --lora-modules RUN=PATH) is
@@ -430,23 +346,6 @@ class _EitherStop:
 
     def set(self) -> None:
         self.own.set()
-
-
-def _last_index(ids: list[int], part: list[int]) -> int:
-    for i in range(len(ids) - len(part), -1, -1):
-        if part and ids[i : i + len(part)] == part:
-            return i
-    return -1
-
-
-def _describe(root: str, preset: Preset | None) -> tuple[str, bool, list[str] | None]:
-    """(description, placeholder, families) of the served model: from its folder when it is on this machine."""
-    from playground.models.loading import _describe_local
-
-    path = Path(root).expanduser()
-    if path.is_dir():
-        return _describe_local(path)
-    return (preset.description if preset else f"model {root}"), False, None
 
 
 def api_key_from(env_var: str | None) -> str | None:
