@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     from playground.ui.chat_keys import CHAT_KEYS_HEAD
     from playground.ui.limits import QUEUE_MAX_SIZE
     from playground.ui.state import AppState
+    from training.data import MAX_UPLOAD_BYTES
 
     if args.server:  # a remote backend: the server generates, the playground keeps its budgets
         from playground.generation.remote import connect
@@ -175,6 +176,7 @@ def main(argv: list[str] | None = None) -> None:
         head=CHAT_KEYS_HEAD,
         footer_links=["api", "gradio"],
         allowed_paths=[str(Path(args.runs_dir).resolve())],  # CSV downloads from a runs folder outside the app's folder
+        max_file_size=MAX_UPLOAD_BYTES,  # Gradio refuses a larger upload before it reaches the disk
     )
 
 

@@ -201,3 +201,18 @@ print("ok", torch.cuda.is_initialized())
     assert proc.returncode == 0 and proc.stdout.split() == ["ok", "False"], proc.stderr[-2000:]
     for path in [ROOT / "app.py", *(ROOT / "playground").rglob("*.py")]:
         assert "torch.compile" not in path.read_text(), path
+
+
+def test_models_a_visitor_loads_on_zerogpu_run_inside_spaces_gpu(fresh_engine, tiny_dir_plain, monkeypatch):
+    import types
+
+    from playground.generation.pool import ModelCache, model_key
+
+    gpu = StandInGPU()
+    monkeypatch.setenv("SPACES_ZERO_GPU", "true")
+    monkeypatch.setitem(sys.modules, "spaces", types.SimpleNamespace(GPU=gpu))  # the service cannot run here
+    cache = ModelCache(fresh_engine(), capacity=2, offline=True)
+    with cache.using(model_key(str(tiny_dir_plain), "none", "cpu")) as other:
+        assert getattr(other, "zerogpu", False) is True
+        stats = other.generate(request())
+    assert gpu.calls == [("stream_on_gpu", stream_seconds(request()))] and stats.thinking_tokens <= 12

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from playground.generation.engine import Engine
+from playground.generation.zerogpu import wrap_for_space
 from playground.models.adapters import apply_adapter, base_for, require_adapter
 from playground.models.loading import LoadedModel, ModelLoadError, load_model, resolve_device, resolve_quant, unload
 from playground.models.presets import EMBEDDED_NAMES, find_preset
@@ -157,7 +158,7 @@ class ModelCache:
             try:
                 for old in freed:
                     unload(old.loaded)
-                engine = Engine(self._load(key))
+                engine = wrap_for_space(Engine(self._load(key)))  # a no-op off ZeroGPU
             finally:
                 with self._guard:
                     self._loading -= 1
