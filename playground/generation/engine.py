@@ -32,6 +32,7 @@ from playground.generation.request import (
     Notice,
     ThinkingDelta,
     ThinkingDone,
+    final_stats,
 )
 from playground.generation.sampling import SeededSampler
 from playground.generation.scheduler import Row, Scheduler, Solo, batchable
@@ -330,11 +331,7 @@ class Engine:
 
     def generate(self, request: GenerationRequest, stop: threading.Event | None = None) -> GenerationStats:
         """Run `stream` to the end and return its stats."""
-        stats = GenerationStats()
-        for event in self.stream(request, stop):
-            if isinstance(event, Done):
-                stats = event.stats
-        return stats
+        return final_stats(self.stream(request, stop))
 
     # ------------------------------------------------------------ batches (evaluation)
     def generate_batch(

@@ -26,7 +26,7 @@ from playground.generation.prompt import render_prompt
 from playground.generation.remote_budget import Context, ContinuationLoop, Plan, Tags
 from playground.generation.remote_chat import chat_reply
 from playground.generation.remote_probe import Capabilities, describe_served, load_tokenizer, probe
-from playground.generation.request import Done, Event, GenerationRequest, GenerationStats
+from playground.generation.request import Event, GenerationRequest, GenerationStats, final_stats
 from playground.models.loading import ModelLoadError, resolve_source
 from playground.models.presets import Preset, find_preset
 
@@ -284,11 +284,7 @@ class RemoteBackend:
         )
 
     def generate(self, request: GenerationRequest, stop: threading.Event | None = None) -> GenerationStats:
-        stats = GenerationStats()
-        for event in self.stream(request, stop):
-            if isinstance(event, Done):
-                stats = event.stats
-        return stats
+        return final_stats(self.stream(request, stop))
 
     def generate_batch(
         self,

@@ -6,6 +6,7 @@ types as the local engine, and the UI, the CLIs and the evaluation consume eithe
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from playground.generation.budgets import BUDGET_MODES
@@ -108,3 +109,12 @@ class Done:
 
 
 Event = Notice | ThinkingDelta | ThinkingDone | AnswerDelta | Done
+
+
+def final_stats(events: Iterable[Event]) -> GenerationStats:
+    """Run a stream to its end: the stats of its `Done` (empty stats when it ends without one)."""
+    stats = GenerationStats()
+    for event in events:
+        if isinstance(event, Done):
+            stats = event.stats
+    return stats

@@ -27,6 +27,7 @@ from playground.generation.request import (
     GenerationStats,
     Notice,
     ThinkingDelta,
+    final_stats,
 )
 from playground.models.loading import on_zerogpu
 
@@ -90,11 +91,7 @@ def wrap_for_space(backend: Any, gpu: GPU | None = None) -> Any:
         return _stoppable(gpu_stream(request), stop, info.name if info else "")
 
     def zerogpu_generate(request: GenerationRequest, stop: threading.Event | None = None) -> GenerationStats:
-        stats = GenerationStats()
-        for event in zerogpu_stream(request, stop):
-            if isinstance(event, Done):
-                stats = event.stats
-        return stats
+        return final_stats(zerogpu_stream(request, stop))
 
     def zerogpu_generate_batch(
         prompts: list[list[dict[str, str]]],
