@@ -35,6 +35,22 @@ def tiny_dir_plain(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def visitor_adapter(tiny_dir, tmp_path_factory) -> Path:
+    """A real PEFT LoRA adapter for the random-weight tiny model, saved like a training run's
+    (runs/visitor-run/adapter): what a visitor's "Use this adapter" applies."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_dir))
+    cfg = LoraConfig(r=8, lora_alpha=64, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    out = tmp_path_factory.mktemp("runs") / "visitor-run" / "adapter"
+    get_peft_model(model, cfg).save_pretrained(str(out))
+    return out
+
+
+@pytest.fixture(scope="session")
 def engine(tiny_dir):
     from playground.generation.engine import Engine
     from playground.models.loading import load_model
@@ -57,9 +73,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def launched_app(tmp_path_factory, model: str):
-    """`python app.py --offline --model <model>` on a free loopback port; yields its URL, then stops it and checks
-    that its log holds no traceback."""
+def launched_app(tmp_path_factory, model: str, *options: str):
+    """`python app.py --offline --model <model> [options]` on a free loopback port; yields its URL, then stops it and
+    checks that its log holds no traceback."""
     import subprocess
     import sys
     import time
@@ -74,7 +90,8 @@ def launched_app(tmp_path_factory, model: str):
     root = Path(__file__).resolve().parent.parent
     with open(log, "w") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "app.py", "--offline", "--model", model, "--port", str(port), "--runs-dir", str(runs)],
+            [sys.executable, "app.py", "--offline", "--model", model, "--port", str(port), "--runs-dir", str(runs)]
+            + list(options),
             cwd=root,
             env=env,
             stdout=fh,
@@ -104,8 +121,8 @@ def launched_app(tmp_path_factory, model: str):
 
 @pytest.fixture(scope="session")
 def launch_app(tmp_path_factory):
-    """`launch_app(model)`: a context manager running the real app on `model` (see `launched_app`)."""
-    return lambda model: launched_app(tmp_path_factory, model)
+    """`launch_app(model, *options)`: a context manager running the real app on `model` (see `launched_app`)."""
+    return lambda model, *options: launched_app(tmp_path_factory, model, *options)
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,65 @@ def test_escaped_text_renders_as_itself_in_markdown_and_html():
         assert html.unescape(escaped) == text  # in a toast (HTML) too
 
 
+def test_names_and_errors_are_text_in_every_message_that_shows_them():
+    """The banner, the Puzzles tab's 'current' line, 'Use this adapter' and a run's progress name a model, a path or
+    an error a visitor chose: rendered, none of it makes an element."""
+    from playground.generation.backend import ModelInfo
+    from playground.ui.chat_model import banner_markdown
+    from playground.ui.train import adapter_loaded_message, progress_html
+    from playground.ui.verdict import current_model_line
+
+    md = MarkdownIt("commonmark")
+    for text in HOSTILE:
+        info = ModelInfo(
+            name=f"{text} + {text}",
+            source=text,
+            description=text,
+            quant="none",
+            device="cpu",
+            params=0,
+            context_length=64,
+            notices=[text],
+            adapter=text,
+            base_name=text,
+        )
+        shown = [
+            banner_markdown(info, [f"Could not load {text!r}"]),
+            current_model_line(info),
+            adapter_loaded_message(info),
+            progress_html({"name": text, "state": "failed", "error": text, "adapter_dir": text}),
+        ]
+        for message in shown:
+            rendered = md.render(message)
+            assert not any(tag in rendered for tag in ("<img", "<script", "<a ", "<em>")), rendered
+            assert text in html.unescape(rendered)
+
+
+def test_a_hostile_model_answer_and_its_verdict_render_as_text():
+    """A model's answer to a known puzzle full of HTML: the Chat tab's rendered answer with its verdict badge, and a
+    race's verdict box (the verifier's reason and the answer it read), make no element of it. (A chat answer is
+    Markdown by design: the model's own formatting shows.)"""
+    from playground.generation.request import GenerationStats
+    from playground.puzzles import generate, get_family
+    from playground.ui.answer_view import render_answer
+    from playground.ui.verdict import verdict_html
+
+    md = MarkdownIt("commonmark")
+    inst = generate("maze", 1, 0)
+    for text in (t for t in HOSTILE if t.startswith("<")):
+        answer = f"<final_answer>{text}</final_answer>\nFinal answer: {text}"
+        history = [{"role": "user", "content": inst.prompt}, {"role": "assistant", "content": answer}]
+        verdict = get_family("maze").verify(inst, answer)
+        verdict.extracted = verdict.extracted or text
+        shown = [
+            md.render(render_answer(history)[-1]["content"]),
+            verdict_html(verdict, GenerationStats(thinking="", answer=answer), None),
+        ]
+        for rendered in shown:
+            assert not any(tag in rendered for tag in ("<img", "<script", "<a ", "<em>")), rendered
+        assert "verdict-badge" in shown[0] and text in html.unescape(shown[0])
+
+
 def test_plain_names_are_unchanged():
     assert escape_markup("qwen3-0.6b + run1") == "qwen3-0.6b + run1"
 

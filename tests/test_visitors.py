@@ -21,20 +21,9 @@ from playground.generation.request import GenerationRequest, ThinkingDelta
 from playground.models.loading import ModelLoadError, load_model
 from playground.ui.limits import DEMO
 from playground.ui.state import AppState
-from tests.ui_helpers import open_tab
+from tests.ui_helpers import CHAT_SETTINGS, open_tab, race_model
 
 PROMPT = [{"role": "user", "content": "Is 91 prime?"}]
-CHAT = dict(
-    history=[],
-    system_prompt="",
-    temperature=0.0,
-    top_p=0.95,
-    top_k=20,
-    seed=-1,
-    budget_mode="hard",
-    min_think=0,
-    wrapup_text="",
-)
 
 
 @pytest.fixture(scope="module")
@@ -43,21 +32,6 @@ def bad_model(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bad-model")
     (folder / "config.json").write_text("[]")
     return folder
-
-
-@pytest.fixture(scope="module")
-def adapter(tiny_dir, tmp_path_factory):
-    """A real PEFT LoRA adapter for the tiny model, saved like a training run's (runs/<run>/adapter)."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_pretrained(str(tiny_dir))
-    cfg = LoraConfig(r=8, lora_alpha=64, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
-    out = tmp_path_factory.mktemp("runs") / "visitor-run" / "adapter"
-    get_peft_model(model, cfg).save_pretrained(str(out))
-    return out
 
 
 def _cache(tiny_dir, capacity=2, allow=None) -> ModelCache:
@@ -112,15 +86,15 @@ def test_a_generating_model_is_never_freed(tiny_dir, tiny_dir_plain):
     assert engine.loaded.model is not None
 
 
-def test_a_race_pool_names_models_relative_to_its_visitor(tiny_dir, tiny_dir_plain, adapter):
+def test_a_race_pool_names_models_relative_to_its_visitor(tiny_dir, tiny_dir_plain, visitor_adapter):
     from playground.evaluation.race import PanelConfig
 
     cache = _cache(tiny_dir, capacity=3)
     pool = VisitorPool(cache, cache.pinned, quant="auto")
     assert pool.uses_primary(PanelConfig(model="current")) and pool.uses_primary(PanelConfig(model=str(tiny_dir)))
-    with_adapter = pool.key(PanelConfig(model="current", adapter=str(adapter)))
-    assert with_adapter.model == cache.pinned.model and with_adapter.adapter == str(adapter.resolve())
-    engine = pool.engine_for(PanelConfig(model="current", adapter=str(adapter)))
+    with_adapter = pool.key(PanelConfig(model="current", adapter=str(visitor_adapter)))
+    assert with_adapter.model == cache.pinned.model and with_adapter.adapter == str(visitor_adapter.resolve())
+    engine = pool.engine_for(PanelConfig(model="current", adapter=str(visitor_adapter)))
     assert engine.describe().name.endswith(" + visitor-run") and pool.needs_load(PanelConfig(model=str(tiny_dir_plain)))
     pool.done_with(engine)
 
@@ -151,7 +125,7 @@ def tiny_dir_plain_like(tmp_path):
 # ---------------------------------------------------------------- one visitor's state and Stop
 
 
-def test_a_visitors_load_and_adapter_change_only_that_visitor(engine, tiny_dir, bad_model, adapter, tmp_path):
+def test_a_visitors_load_and_adapter_change_only_that_visitor(engine, tiny_dir, bad_model, visitor_adapter, tmp_path):
     state = AppState(engine=engine, device="cpu", offline=True, runs_dir=tmp_path)
     a, b = state.first_visitor(), state.first_visitor()
     notices = list(engine.describe().notices)
@@ -160,12 +134,12 @@ def test_a_visitors_load_and_adapter_change_only_that_visitor(engine, tiny_dir, 
     failed = state.failed(a, err.value)
     assert failed.key == a.key and failed.notices and not b.notices
     assert engine.describe().notices == notices  # the shared model carries no visitor's error
-    adapted = state.load_adapter(a, str(adapter))
+    adapted = state.load_adapter(a, str(visitor_adapter))
     assert adapted.name.endswith(" + visitor-run") and b.name == engine.describe().name
     with state.backend(b) as served:
         assert served is engine  # the other visitor still generates on the startup model
     with state.backend(adapted) as served:
-        assert served is not engine and served.describe().adapter == str(adapter.resolve())
+        assert served is not engine and served.describe().adapter == str(visitor_adapter.resolve())
 
 
 def test_a_stop_while_waiting_in_line_stops_the_request_when_it_starts(engine):
@@ -226,43 +200,22 @@ def _space(launch_app, model):
         del os.environ["SPACE_ID"]
 
 
-def _race_model(client) -> str:
-    """The model the visitor's 'current' race panel runs on (its status line names it)."""
-    out = client.predict(
-        family="maze",
-        level=1,
-        puzzle_seed=1,
-        a_model="current",
-        a_adapter="",
-        a_think_budget=0,
-        a_answer_budget=4,
-        a_temperature=0,
-        b_model="current",
-        b_adapter="",
-        b_think_budget=0,
-        b_answer_budget=4,
-        b_temperature=0,
-        api_name="/race",
-    )
-    return out[2].split("`")[1]
-
-
-def test_two_sessions_keep_their_own_model_and_notices(app_url, tiny_dir, adapter):
+def test_two_sessions_keep_their_own_model_and_notices(app_url, tiny_dir, visitor_adapter):
     a, b = Client(app_url, verbose=False), Client(app_url, verbose=False)
     banner = a.predict(model="/no/such/model-folder", quant="auto", api_name="/load_model")[0]
     assert "Could not load" in banner
     clean = b.predict(model=str(tiny_dir), quant="auto", api_name="/load_model")[0]
     assert "Could not load" not in clean and "Load failed" not in clean
     # "Use this adapter" in A: A's races run on base + adapter, B's still on the plain model
-    assert "visitor-run" in a.predict(str(adapter), api_name="/on_use")
-    assert _race_model(a).endswith(" + visitor-run")
-    assert _race_model(b) == str(tiny_dir)
+    assert "visitor-run" in a.predict(str(visitor_adapter), api_name="/on_use")
+    assert race_model(a).endswith(" + visitor-run")
+    assert race_model(b) == str(tiny_dir)
 
 
 def test_another_visitors_load_never_interrupts_a_reply(app_url, tiny_dir_plain):
     a, b = Client(app_url, verbose=False), Client(app_url, verbose=False)
-    assert "`tiny`" in a.predict(model="tiny", quant="auto", api_name="/load_model")[0]
-    long = dict(CHAT, temperature=0.8, budget_mode="extend", min_think=4000)
+    assert "<code>tiny</code>" in a.predict(model="tiny", quant="auto", api_name="/load_model")[0]
+    long = dict(CHAT_SETTINGS, temperature=0.8, budget_mode="extend", min_think=4000)
     job = a.submit(message="think long", **long, think_budget=8192, answer_budget=4096, api_name="/chat")
     while len(job.outputs()) < 3:
         time.sleep(0.05)
@@ -315,10 +268,10 @@ def test_demo_refuses_folders_and_hub_ids_alike_and_caps_requests(launch_app, ti
             errors.add(next(line for line in banner.splitlines() if line.startswith("> ⚠️ **Load failed:**")))
         assert len(errors) == 1 and "loads only these models" in errors.pop()
         ok = client.predict(model="tiny", quant="auto", api_name="/load_model")[0]
-        assert "Load failed" not in ok and "`tiny`" in ok
+        assert "Load failed" not in ok and "<code>tiny</code>" in ok
         # (a slider value over the cap, e.g. thinking 8192 = unlimited, is refused by Gradio's own check of the
         # slider's maximum, which logs a traceback; the handlers' own check is tested above)
-        _, _, stats = client.predict(message="hi", **CHAT, think_budget=16, answer_budget=8, api_name="/chat")
+        _, _, stats = client.predict(message="hi", **CHAT_SETTINGS, think_budget=16, answer_budget=8, api_name="/chat")
         assert "thinking tokens" in stats  # within the caps: answered
         form = dict(
             family="maze",

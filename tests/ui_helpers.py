@@ -1,6 +1,43 @@
-"""Small Playwright helpers shared by the browser tests."""
+"""Small helpers shared by the UI tests: Playwright steps, and the Chat tab's settings and the race endpoint as a
+`gradio_client` session calls them."""
 
 from __future__ import annotations
+
+import html
+import re
+
+CHAT_SETTINGS = dict(  # the /chat endpoint's settings: greedy, hard budget cut, no system prompt
+    history=[],
+    system_prompt="",
+    temperature=0.0,
+    top_p=0.95,
+    top_k=20,
+    seed=-1,
+    budget_mode="hard",
+    min_think=0,
+    wrapup_text="",
+)
+
+
+def race_model(client) -> str:
+    """The model a `gradio_client` session's 'current' race panel runs on (its status line names it)."""
+    out = client.predict(
+        family="maze",
+        level=1,
+        puzzle_seed=1,
+        a_model="current",
+        a_adapter="",
+        a_think_budget=0,
+        a_answer_budget=4,
+        a_temperature=0,
+        b_model="current",
+        b_adapter="",
+        b_think_budget=0,
+        b_answer_budget=4,
+        b_temperature=0,
+        api_name="/race",
+    )
+    return html.unescape(re.search(r"<code>(.*?)</code>", out[2]).group(1))
 
 
 def set_number(page, selector: str, value: float, key: str = "Enter") -> None:

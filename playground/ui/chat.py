@@ -26,7 +26,15 @@ from playground.ui.chat_versions import VersionNav, drop_reply, last_user_index
 from playground.ui.limits import CHAT_CONCURRENCY, Limits
 from playground.ui.queue_info import enqueued_at, waiting
 from playground.ui.state import AppState, OnShow, Visitor
-from playground.ui.widgets import ANSWER_MAX, MODES, THINK_MAX, budget_slider, read_budgets, read_seed
+from playground.ui.widgets import (
+    ANSWER_MAX,
+    MODES,
+    THINK_MAX,
+    budget_slider,
+    escape_markup,
+    read_budgets,
+    read_seed,
+)
 
 STREAM_INTERVAL_S = 0.2  # at most five page updates a second: each one re-renders the whole conversation
 STREAM_CHARS_PER_S = 40_000  # and fewer as it grows, so a long thought does not keep the browser busy
@@ -186,20 +194,21 @@ def build_chat_tab(state: AppState) -> OnShow:
                 yield finalize_pending(history), STOPPED_BEFORE_START
                 return
             reloading = state.cache.peek(visitor_now.key) is None
-            yield history, f"Loading {visitor_now.name} again…" if reloading else "Waiting for the model…"
+            pending = f"Loading {escape_markup(visitor_now.name)} again…" if reloading else "Waiting for the model…"
+            yield history, pending
             last = 0.0
             with state.backend(visitor_now) as engine:
                 for update in stream_turn(engine, history, req, stop_event):
                     for note in update.notices:
-                        gr.Info(note)
+                        gr.Info(escape_markup(note))
                     if update.done is not None:
                         yield render_answer(update.history), update.stats
                     elif update.notices or time.monotonic() - last >= stream_interval(update.history):
                         last = time.monotonic()
                         yield update.history, update.stats
         except (ValueError, RuntimeError) as err:
-            gr.Warning(str(err))
-            yield finalize_pending(history), f"⚠️ {err}"
+            gr.Warning(escape_markup(err))
+            yield finalize_pending(history), f"⚠️ {escape_markup(err)}"
 
     def begin(request: gr.Request):
         """This session's stop event for a reply, or None (with a toast) when one is already running or in line."""
@@ -271,12 +280,12 @@ def build_chat_tab(state: AppState) -> OnShow:
         try:
             now = state.load(before, name, values["quant"])
         except (ModelLoadError, ValueError, RuntimeError) as err:
-            gr.Warning(str(err))
+            gr.Warning(escape_markup(err))
             failed = state.failed(before, err)  # the same model as before, the error in this visitor's banner only
             return {visitor: failed, banner: model_banner(failed), **follow_model(failed)}
         progress(1.0)
         for note in now.info.notices if now.info else []:  # e.g. an untrained placeholder
-            gr.Warning(note)
+            gr.Warning(escape_markup(note))
         p = now.info.preset if now.info else None
         out = {visitor: now, banner: model_banner(now), **follow_model(now, budgets=True)}
         if p is None:

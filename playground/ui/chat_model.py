@@ -7,7 +7,6 @@ the tab shows). A Load that failed leaves the visitor's model as it was and its 
 
 from __future__ import annotations
 
-import html
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from playground.models.presets import (
     TINY_THINK_BUDGET,
     choices,
 )
-from playground.ui.widgets import THINK_MAX
+from playground.ui.widgets import THINK_MAX, code_markup, escape_markup
 
 GENERAL_PLACEHOLDER = "Ask something, or paste a puzzle… (Enter sends, Shift+Enter adds a line)"
 EFFORTS = ["low", "medium", "high", "unlimited"]
@@ -44,15 +43,15 @@ def quant_label(info: ModelInfo) -> str:
 def banner_markdown(info: ModelInfo | None, errors: tuple[str, ...] | list[str] = ()) -> str:
     """Markdown: one short line naming the loaded model, its notices and the visitor's own `errors` (the result of
     their last Load; always visible), its details collapsed."""
-    failed = [f"> ⚠️ **Load failed:** {html.escape(error, quote=False)}" for error in errors]
+    failed = [f"> ⚠️ **Load failed:** {escape_markup(error)}" for error in errors]
     if info is None:
         return "\n\n".join(["**No model loaded.**", *failed])
     params = f"{info.params / 1e6:,.1f}M parameters" if info.params else "size unknown"
-    short = f"**Model:** `{info.name}` · {params} · {info.device} · quantization: {quant_label(info)}"
-    details = [html.escape(info.description), f"Context: {info.context_length:,} tokens."]
+    short = f"**Model:** {code_markup(info.name)} · {params} · {info.device} · quantization: {quant_label(info)}"
+    details = [escape_markup(info.description), f"Context: {info.context_length:,} tokens."]
     if info.families is not None:
         details.append(f"Trained on: {', '.join(_family_titles(info.families))} puzzles.")
-    warnings = [f"> ⚠️ {html.escape(note)}" for note in info.notices]
+    warnings = [f"> ⚠️ {escape_markup(note)}" for note in info.notices]
     body = "\n\n".join(details)
     details_block = f"<details class='banner-details'><summary>Details</summary>\n\n{body}\n\n</details>"
     return "\n\n".join([short, *warnings, *failed, details_block])

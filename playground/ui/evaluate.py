@@ -22,7 +22,7 @@ from playground.ui.puzzle_views import family_choices, known_family
 from playground.ui.queue_info import enqueued_at, waiting
 from playground.ui.state import AppState, OnShow
 from playground.ui.train_grpo import TRAIN_ON_FAILURES_JS
-from playground.ui.widgets import ANSWER_MAX, MODES, budget_slider
+from playground.ui.widgets import ANSWER_MAX, MODES, budget_slider, escape_markup
 
 BUDGET_CHOICES = [("0 (no thinking)", "0"), *((str(b), str(b)) for b in (64, 128, 256, 512, 1024, 2048))]
 BUDGET_CHOICES.append(("unlimited", "unlimited"))
@@ -172,8 +172,8 @@ def build_evaluate_tab(state: AppState) -> OnShow:
         try:
             config = eval_config(values, limits)
         except ValueError as err:
-            gr.Warning(str(err))
-            yield f"⚠️ {err}", gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            gr.Warning(escape_markup(err))
+            yield f"⚠️ {escape_markup(err)}", gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         stop_event = state.begin(session, enqueued_at())
         if stop_event is None:
@@ -188,8 +188,8 @@ def build_evaluate_tab(state: AppState) -> OnShow:
             with state.backend(values["visitor"]) as engine:
                 yield from _run(engine, config, stop_event, progress)
         except (ValueError, RuntimeError) as err:
-            gr.Warning(str(err))
-            yield f"⚠️ {err}", gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            gr.Warning(escape_markup(err))
+            yield f"⚠️ {escape_markup(err)}", gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         finally:
             state.end(session)
 
@@ -197,7 +197,8 @@ def build_evaluate_tab(state: AppState) -> OnShow:
         """The run's page updates (status, table, three charts, CSV) as its batches complete."""
         ev = Evaluation(engine, config, runs_dir=state.runs_dir, stop=stop_event, limits=limits.evaluation)
         info = engine.describe()
-        head = f"**{info.name if info else '?'}** on {config.family} level {', '.join(map(str, config.levels))}: "
+        name = escape_markup(info.name if info else "?")
+        head = f"**{name}** on {config.family} level {', '.join(map(str, config.levels))}: "
         head += f"{config.puzzles} puzzles × {config.samples} samples × {len(config.budgets)} budgets"
         progress(0, desc="starting")
         yield head + " — starting…", summary_frame([], compact=True), gr.skip(), gr.skip(), gr.skip(), None

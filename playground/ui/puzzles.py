@@ -33,7 +33,7 @@ from playground.ui.puzzle_views import (
 from playground.ui.queue_info import enqueued_at, waiting
 from playground.ui.state import AppState, OnShow
 from playground.ui.verdict import IDLE_HTML, RUNNING_HTML, current_model_line, error_html, verdict_html
-from playground.ui.widgets import ANSWER_MAX, MODES, THINK_MAX, budget_slider
+from playground.ui.widgets import ANSWER_MAX, MODES, THINK_MAX, budget_slider, code_markup, escape_markup
 
 DEFAULT_FAMILY = "maze"
 # seconds between two redraws of the panels: each redraws both chats, and a busy browser must keep up with them
@@ -196,7 +196,7 @@ def build_puzzles_tab(state: AppState) -> OnShow:
         try:
             instance = make_instance(values)
         except (PuzzleConfigError, ValueError) as err:
-            gr.Warning(str(err))
+            gr.Warning(escape_markup(err))
             return {seed: gr.skip()}
         out = {prompt: prompt_html(instance), reference: reference_markdown(instance)}
         if values["puzzle_seed"] != instance.seed:  # -1: the box shows the seed drawn
@@ -237,7 +237,7 @@ def build_puzzles_tab(state: AppState) -> OnShow:
             for p, config in zip(panels, configs):
                 state.limits.check_budgets(config.think_budget, config.answer_budget, f"Panel {p.name}: ")
         except (PuzzleConfigError, ValueError) as err:
-            gr.Warning(str(err))
+            gr.Warning(escape_markup(err))
             yield {seed: gr.skip()}  # a dict with no key reads as one value to Gradio
             return
         stop_event = state.begin(session, enqueued_at())
@@ -261,10 +261,10 @@ def build_puzzles_tab(state: AppState) -> OnShow:
                     updates.close()  # another puzzle was picked: its panels are cleared, this race is over
                     return
                 for note in update.notices:
-                    gr.Info(note)
+                    gr.Info(escape_markup(note))
                 yield _render(update, panels, configs, instance, ends) | ({seed: instance.seed} if update.done else {})
         except (ModelLoadError, ValueError, RuntimeError) as err:
-            gr.Warning(str(err))
+            gr.Warning(escape_markup(err))
             yield {p.verdict: error_html(str(err)) for p in panels}
         finally:
             state.end(session)
@@ -330,8 +330,8 @@ def _render(
         if widgets.name not in update.changed and not update.done:
             continue
         out[widgets.chatbot] = panel.history
-        model = f"`{panel.model}` · " if panel.model else ""
-        out[widgets.status] = model + panel.status
+        model = f"{code_markup(panel.model)} · " if panel.model else ""
+        out[widgets.status] = model + escape_markup(panel.status)
         if panel.finished and widgets.name not in ends:
             if panel.result is not None:
                 stats = panel.result.stats

@@ -8,7 +8,6 @@ two seconds, so a reloaded page re-attaches to whatever is training on this mach
 
 from __future__ import annotations
 
-import html
 import time
 from typing import Any
 
@@ -30,6 +29,7 @@ from playground.ui.train_grpo import (
     samples_frame,
     signal_figure,
 )
+from playground.ui.widgets import code_markup, escape_markup
 from training.data import find_eval_results
 from training.grpo_compare import is_full_model
 from training.preflight import check_data, estimate_memory
@@ -108,7 +108,7 @@ def progress_html(p: dict[str, Any] | None) -> str:
     if p.get("stopped"):
         state += " (stopped early)"
     parts = [
-        f"<b>{p['name']}</b> · {state}",
+        f"<b>{escape_markup(p['name'])}</b> · {state}",
         f"step {step}/{total or '?'}",
         f"ETA {_duration(p.get('eta_s'))}" if p.get("state") in ("running", "stopping") else "",
         f"reward {p['reward']:.3f}" if p.get("reward") is not None else "",
@@ -122,9 +122,9 @@ def progress_html(p: dict[str, Any] | None) -> str:
         dropped = f" ({p['dropped']} more dropped: longer than max sequence length)" if p.get("dropped") else ""
         out += f"<p>{p['examples']} training examples{dropped}</p>"
     if p.get("error"):
-        out += f"<p style='color:#c00'><b>Error:</b> {html.escape(str(p['error']))}</p>"
+        out += f"<p style='color:#c00'><b>Error:</b> {escape_markup(p['error'])}</p>"
     if p.get("adapter_dir"):
-        out += f"<p>Adapter: <code>{html.escape(p['adapter_dir'])}</code></p>"
+        out += f"<p>Adapter: {code_markup(p['adapter_dir'])}</p>"
     return out
 
 
@@ -189,9 +189,9 @@ def _hyperparameter_widgets(d: SFTConfig, state: AppState) -> dict[str, Any]:
 def adapter_loaded_message(info: ModelInfo) -> str:
     """What "Use this adapter" tells the user once the backend serves `info` (a base with an adapter applied)."""
     return (
-        f"Loaded the adapter **{adapter_label(info.adapter)}** on `{info.base_name}`: the Chat and Puzzles tabs now "
-        f"use `{info.name}`. To compare, race panel A = `{info.base_name}` against panel B = `current` in the "
-        "Puzzles tab."
+        f"Loaded the adapter **{escape_markup(adapter_label(info.adapter))}** on {code_markup(info.base_name)}: the "
+        f"Chat and Puzzles tabs now use {code_markup(info.name)}. To compare, race panel A = "
+        f"{code_markup(info.base_name)} against panel B = `current` in the Puzzles tab."
     )
 
 
@@ -248,7 +248,7 @@ def build_train_tab(state: AppState) -> None:
             w.update(grpo_w)
             check_btn = gr.Button("Check data", size="sm")
             data_msg = gr.Markdown(elem_id="train-data-msg")
-            data_table = gr.Dataframe(visible=False, interactive=False, wrap=True, max_height=260)
+            data_table = gr.Dataframe(visible=False, interactive=False, wrap=True, max_height=260, elem_id="train-data")
             with gr.Accordion("Hyperparameters", open=False):
                 w.update(_hyperparameter_widgets(d, state))
             mem_btn = gr.Button("Estimate memory", size="sm")
@@ -296,20 +296,20 @@ def build_train_tab(state: AppState) -> None:
         try:
             cfg = config_from_widgets(values)
         except ValueError as exc:
-            return str(exc), gr.update(visible=False)
+            return escape_markup(exc), gr.update(visible=False)
         if cfg.data_source == "jsonl" and not cfg.data_path:
             return "Upload a JSONL file first.", gr.update(visible=False)
         if cfg.data_source == "failures" and not cfg.data_path:
             return "No evaluation results yet: run an evaluation (Evaluate tab) first.", gr.update(visible=False)
         frame, errors, summary = check_data(cfg)
-        text = f"**{summary}.**" + "".join(f"\n- {e}" for e in errors[:20])
+        text = f"**{escape_markup(summary)}.**" + "".join(f"\n- {escape_markup(e)}" for e in errors[:20])
         return text, gr.update(value=frame, visible=not frame.empty)
 
     def on_memory(**values):
         try:
             return estimate_memory(config_from_widgets(values))["text"]
         except Exception as exc:  # any failure is shown to the user, never raised into Gradio
-            return f"Cannot estimate memory: {exc}"
+            return f"Cannot estimate memory: {escape_markup(exc)}"
 
     def on_launch(**values):
         try:
@@ -317,17 +317,17 @@ def build_train_tab(state: AppState) -> None:
             asked, cfg.name = cfg.name, runner.free_name(cfg.name)  # a taken name gets a free -2, -3, … suffix
             status = runner.launch(cfg)
         except (RunnerError, ValueError) as exc:
-            return f"**Not launched:** {exc}", gr.skip(), gr.skip()
-        renamed = f" (a run named {asked} already exists)" if cfg.name != asked else ""
-        return f"Launched **{status['name']}**{renamed}.", status["name"], _new_name()
+            return f"**Not launched:** {escape_markup(exc)}", gr.skip(), gr.skip()
+        renamed = f" (a run named {escape_markup(asked)} already exists)" if cfg.name != asked else ""
+        return f"Launched **{escape_markup(status['name'])}**{renamed}.", status["name"], _new_name()
 
     def on_stop():
         active = runner.active()
-        return runner.stop(active["name"]) if active else "Nothing is training."
+        return escape_markup(runner.stop(active["name"])) if active else "Nothing is training."
 
     def on_kill():
         active = runner.active()
-        return runner.kill(active["name"]) if active else "Nothing is training."
+        return escape_markup(runner.kill(active["name"])) if active else "Nothing is training."
 
     def on_tick(**screen):
         active = runner.active()  # whatever trains on this machine, also after a page reload
@@ -368,10 +368,11 @@ def build_train_tab(state: AppState) -> None:
         try:  # this visitor's Chat and Puzzles tabs use base + adapter from here on (nobody else's change)
             if is_full_model(path):  # a fully fine-tuned (GRPO) run: a model of its own
                 visitor = state.load(visitor, path, "auto")
-                return f"Loaded the trained model `{path}`: the Chat and Puzzles tabs now use it.", visitor
+                done = f"Loaded the trained model {code_markup(path)}: the Chat and Puzzles tabs now use it."
+                return done, visitor
             visitor = state.load_adapter(visitor, path)
         except Exception as exc:  # any failure is shown to the user
-            return f"Could not load the adapter: {exc}", gr.skip()
+            return f"Could not load the adapter: {escape_markup(exc)}", gr.skip()
         return adapter_loaded_message(visitor.info), visitor
 
     w["method"].change(on_method, w["method"], [w[k] for k in METHOD_FIELDS] + [grpo_box])

@@ -17,7 +17,7 @@ import pandas as pd
 from playground.evaluation.compare import CompareConfig, compare_adapter, default_config
 from playground.generation.budgets import slider_budget
 from playground.ui.state import AppState
-from playground.ui.widgets import THINK_MAX, budget_slider
+from playground.ui.widgets import THINK_MAX, budget_slider, escape_markup
 from training.grpo_compare import compare_model, is_full_model
 
 CHANGE_COLUMNS = ["seed", "sample", "change", "before", "after"]
@@ -93,7 +93,7 @@ def build_compare_section(
             compare = compare_model if is_full_model(path) else compare_adapter  # GRPO fine-tunes a small model whole
             result = compare(state.engine, path, cfg, state.offline, report)
         except Exception as exc:  # any failure is shown to the user
-            return f"**Could not evaluate:** {exc}", gr.update(visible=False), gr.update(visible=False)
+            return f"**Could not evaluate:** {escape_markup(exc)}", gr.update(visible=False), gr.update(visible=False)
         changed = pd.DataFrame(result.changes(), columns=CHANGE_COLUMNS)
         return (
             result.summary(),

@@ -10,6 +10,7 @@ from typing import Any
 from playground.generation.backend import ModelInfo
 from playground.generation.request import GenerationStats
 from playground.puzzles import Verdict
+from playground.ui.widgets import code_markup
 
 STATUS_ICONS = {"correct": "✔", "wrong": "✘", "unparseable": "!"}  # drawn in a coloured badge: no emoji font needed
 STATUS_COLOURS = {
@@ -89,11 +90,12 @@ def current_model_line(info: ModelInfo | None) -> str:
     """Markdown naming what 'current' means now; with an adapter, also how to race it against its base."""
     if info is None:
         return "**current** = no model loaded (load one in the Chat tab)."
-    line = f"**current** = `{info.name}` ({info.device}, {info.quant})"
+    base = code_markup(info.base_name)
+    line = f"**current** = {code_markup(info.name)} ({info.device}, {info.quant})"
     if info.adapter and info.base_name:
         line += (
-            f" — the adapter `{info.adapter}` on `{info.base_name}`. **Base vs adapter** sets panel A to "
-            f"`{info.base_name}` and panel B to `current` with the same settings and seeds."
+            f" — the adapter {code_markup(info.adapter)} on {base}. **Base vs adapter** sets panel A to "
+            f"{base} and panel B to `current` with the same settings and seeds."
         )
     return line
 

@@ -52,3 +52,9 @@ def escape_markup(text: object) -> str:
     """`text` (a model name, a path, an error message) shown as plain text wherever Gradio renders markup: toasts,
     Markdown and HTML components. Not for code spans (`...`), which show character references literally."""
     return "".join(_MARKUP.get(c, c) for c in str(text))
+
+
+def code_markup(text: object) -> str:
+    """`text` in code type (a model name, a path) wherever Gradio renders markup: an HTML code element, since a
+    Markdown code span would show the escaped characters as references."""
+    return f"<code>{escape_markup(text)}</code>"

@@ -1,0 +1,101 @@
+"""Markup a visitor, an uploaded file or a model writes renders as text in the browser: `<script>` and
+`<img onerror>` in a chat prompt, the system prompt, the model's own output, a model name given to Load, a race
+panel's model, a run name and an uploaded JSONL (its name and content). A dialog handler records any alert, and the
+page is searched for injected elements; each text must show literally where the app echoes it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.ui_helpers import open_tab, set_number
+
+PAYLOAD = "<img src=x onerror=alert(1)> <script>alert(1)</script>"
+# elements the payload would make were it rendered as markup (a sanitizer may drop onerror, but not the image)
+INJECTED = """() => [
+  ...document.querySelectorAll('img[src="x"], [onerror], [onload]'),
+  ...[...document.querySelectorAll('script')].filter(s => s.textContent.includes('alert(1)')),
+].length"""
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _shot(page, artifacts, name: str) -> None:
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path=str(artifacts / f"security_{name}_desktop.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(artifacts / f"security_{name}_phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_markup_from_visitors_files_and_models_renders_as_text(browser, app_url, artifacts, tmp_path):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    toast = page.get_by_test_id("toast-text")
+    try:
+        page.goto(app_url)
+        page.locator("#model-banner").wait_for(timeout=60_000)
+
+        # Chat: the prompt, the system prompt, and the wrap-up sentence the model is made to write in its thought
+        page.get_by_text("Sampling", exact=True).click()
+        page.get_by_label("System prompt").fill(PAYLOAD)
+        page.get_by_label("Wrap-up sentence", exact=True).check()
+        page.get_by_label("Wrap-up sentence (wrap-up mode)").fill(PAYLOAD)
+        set_number(page, "#think-budget", 96)
+        set_number(page, "#answer-budget", 16)
+        page.locator("#chat-input textarea").fill(PAYLOAD)
+        page.click("#send")
+        expect(page.locator("#chat-stats")).to_contain_text("tokens/s", timeout=120_000)
+        chat = page.locator("#chatbot")
+        chat.get_by_text("Thought for").first.click()  # open the thought: it ends with the forced wrap-up
+        expect(chat).to_contain_text(PAYLOAD)
+        assert chat.inner_text().count(PAYLOAD) >= 2, chat.inner_text()  # the question and the model's thought
+
+        # Load: the error in the banner and in the toast
+        picker = page.locator("#model-picker input")
+        picker.fill(PAYLOAD)
+        picker.press("Enter")
+        page.click("#load")
+        expect(page.locator("#model-banner")).to_contain_text("Load failed", timeout=60_000)
+        expect(page.locator("#model-banner")).to_contain_text(PAYLOAD)
+        expect(toast.filter(has_text=PAYLOAD).first).to_be_visible(timeout=30_000)
+        assert page.evaluate(INJECTED) == 0 and dialogs == []
+        page.evaluate("window.scrollTo(0, 0)")
+        _shot(page, artifacts, "chat")
+
+        # Puzzles: panel B on a model named by the payload; its status, verdict and toast name it
+        open_tab(page, "Puzzles", "#run-both")
+        box = page.locator("#model-b input")
+        box.fill(PAYLOAD)
+        box.press("Enter")
+        page.click("#run-both")
+        expect(page.locator("#verdict-b")).to_contain_text(PAYLOAD, timeout=120_000)
+        expect(toast.filter(has_text=PAYLOAD).first).to_be_visible(timeout=30_000)
+        assert page.evaluate(INJECTED) == 0 and dialogs == []
+        page.locator("#panels").scroll_into_view_if_needed()
+        _shot(page, artifacts, "puzzles")
+
+        # Train: the payload as a run name, then an upload named by it and full of it
+        open_tab(page, "Train", "#train-launch")
+        page.locator("#train-name input, #train-name textarea").first.fill(PAYLOAD)
+        page.click("#train-launch")
+        expect(page.locator("#train-msg")).to_contain_text("Not launched", timeout=60_000)
+        expect(page.locator("#train-msg")).to_contain_text(PAYLOAD)
+        page.locator("#train-source").get_by_label("Upload JSONL").check()
+        upload = tmp_path / f"{PAYLOAD.replace('/', '_')}.jsonl"
+        good = {"prompt": PAYLOAD, "completion": f"<think>{PAYLOAD}</think>{PAYLOAD}"}
+        upload.write_text("\n".join([json.dumps(good), json.dumps({PAYLOAD: 1}), PAYLOAD]) + "\n")
+        page.locator("#train-upload input[type=file]").set_input_files(str(upload))
+        expect(page.locator("#train-data-msg")).to_contain_text("1 usable examples", timeout=60_000)
+        expect(page.locator("#train-data")).to_contain_text(PAYLOAD)
+        page.click("#train-launch")  # refused for the run name again; the upload's lines are never markup
+        expect(page.locator("#train-msg")).to_contain_text("Not launched", timeout=60_000)
+        assert page.evaluate(INJECTED) == 0 and dialogs == []
+        _shot(page, artifacts, "train")
+    finally:
+        page.close()
+    assert dialogs == []
