@@ -26,6 +26,8 @@ CSS = """
 #chat-stats { font-size: .9em; color: #6b7280; min-height: 1.5em; }
 #eval-status { min-height: 4em; }  /* room for the queue position while a run waits in line */
 #chat-hint { font-size: .9em; color: #6b7280; }
+#link-note { border-left: 4px solid #3b82f6; padding-left: .6em; }
+.link-status { font-size: .85em; color: #6b7280; align-self: center; }
 #think-note, #answer-note { font-size: .85em; color: #6b7280; margin-top: -.5em; }
 #reply-versions { align-items: center; gap: .3em; }
 #chatbot details.raw-answer summary { cursor: pointer; color: #6b7280; font-size: .85em; }
@@ -94,6 +96,7 @@ def build_app(state: AppState) -> gr.Blocks:
     from playground.ui.chat import build_chat_tab
     from playground.ui.evaluate import build_evaluate_tab
     from playground.ui.puzzles import build_puzzles_tab
+    from playground.ui.share_wiring import link_note, open_links
     from playground.ui.state import OnShow
     from playground.ui.train import build_train_tab
 
@@ -109,6 +112,7 @@ def build_app(state: AppState) -> gr.Blocks:
             gr.Markdown(state.limits.summary(), elem_id="demo-limits")
         state.visitor = gr.State(state.first_visitor())  # each session's model choice and its own notices
         last_tab = gr.BrowserState("chat", storage_key="playground-tab")  # the page reopens on the last tab
+        note = link_note()  # what a share link left out, and the next step
         shown = []
         with gr.Tabs(elem_id="tabs") as tab_set:
             for title, build in tabs:
@@ -121,7 +125,8 @@ def build_app(state: AppState) -> gr.Blocks:
                 demo.load(on_show.fn, on_show.inputs, on_show.outputs, api_name=False, queue=False)
                 for event in on_show.on_load:
                     demo.load(**{"api_name": False, "queue": False, **event})
-        demo.load(lambda t: gr.Tabs(selected=t or "chat"), last_tab, tab_set, api_name=False, queue=False)
+        links = [on_show.link for _, _, on_show in shown if isinstance(on_show, OnShow) and on_show.link]
+        open_links(demo, tab_set, last_tab, note, links)  # a share link's tab and settings, else the last tab
     return demo
 
 

@@ -117,7 +117,7 @@ def test_a_race_survives_the_round_trip(values):
     values=st.fixed_dictionaries(
         {
             "think_budget": think,
-            "mode": modes,
+            "budget_mode": modes,  # the Chat tab names its widgets as its requests do
             "min_think": think,
             "answer_budget": answer,
             "temperature": temperature,
@@ -144,3 +144,29 @@ def test_an_evaluation_survives_the_round_trip(family, puzzles, samples, budgets
     values |= {"temperature": 0.8, "seed": seed, "budget_mode": "wrapup", "answer_budget": 512, "first_seed": 100}
     view = read_link(_query(link_query("evaluate", values)))
     assert not view.ignored and view.values["evaluate"] == values
+
+
+def test_a_level_is_checked_against_the_tabs_own_family_when_the_link_names_none():
+    view = read_link({"tab": "puzzles", "level": "99", "seed": "3"}, {"puzzles": {"family": "maze"}})
+    assert view.values["puzzles"] == {"seed": 3}
+    assert "level=99 (Maze has levels 1–" in view.note
+
+
+def test_the_note_repeats_a_long_value_cut_short_and_skips_gradios_own_keys():
+    view = read_link({"tab": "chat", "budget": "9" * 5000, "__theme": "dark"})
+    assert len(view.note) < 200 and "…" in view.note and "__theme" not in view.note
+
+
+def test_a_budget_above_this_apps_slider_is_left_out_with_its_limit():
+    import gradio as gr
+
+    from playground.ui.share_wiring import LinkWidgets, widget_updates
+
+    with gr.Blocks():  # a shared demo's sliders stop below unlimited
+        think = gr.Slider(0, 2048, value=64, step=16)
+        answer = gr.Slider(0, 1024, value=512, step=16)
+    link = LinkWidgets("chat", {"think_budget": think, "answer_budget": answer})
+    view = read_link({"tab": "chat", "budget": "unlimited", "answer": "256"})
+    updates = widget_updates(link, view)
+    assert think not in updates and updates[answer]["value"] == 256
+    assert "budget=unlimited (at most 2048 here)" in view.note

@@ -20,6 +20,7 @@ from playground.ui import charts
 from playground.ui.limits import EVAL_CONCURRENCY, FULL, Limits
 from playground.ui.puzzle_views import family_choices, known_family
 from playground.ui.queue_info import enqueued_at, waiting
+from playground.ui.share_wiring import copy_link
 from playground.ui.state import AppState, OnShow
 from playground.ui.train_grpo import TRAIN_ON_FAILURES_JS
 from playground.ui.widgets import ANSWER_MAX, MODES, budget_slider, escape_markup
@@ -127,6 +128,7 @@ def build_evaluate_tab(state: AppState) -> OnShow:
             with gr.Row():
                 run = gr.Button("Run", variant="primary", elem_id="eval-run")
                 stop = gr.Button("Stop", variant="stop", elem_id="eval-stop")
+            share = copy_link("evaluate")
             with gr.Accordion("More settings", open=False):
                 form["extra_budgets"] = gr.Textbox(
                     label="Other budgets (comma-separated, e.g. 32,96)", elem_id="eval-extra"
@@ -219,9 +221,10 @@ def build_evaluate_tab(state: AppState) -> OnShow:
             return gr.skip()
         return "Nothing is running."
 
-    form["family"].change(
+    form["family"].input(  # .input: a share link sets the family and its own levels together
         lambda f: gr.update(**_level_choices(f)), form["family"], form["levels"], api_name=False, queue=False
     )
+    link = share.wire(form, follow=("levels", _level_choices))
     outputs = [status, table, budget_plot, n_plot, hist_plot, csv_file]
     run.click(
         on_run,
@@ -238,4 +241,4 @@ def build_evaluate_tab(state: AppState) -> OnShow:
     def on_show(visitor_now):
         return gr.update(choices=family_choices(state.visitor_of(visitor_now).info))
 
-    return OnShow(on_show, [form["family"]], inputs=[visitor])
+    return OnShow(on_show, [form["family"]], inputs=[visitor], link=link)

@@ -31,6 +31,7 @@ from playground.ui.puzzle_views import (
     reference_markdown,
 )
 from playground.ui.queue_info import enqueued_at, waiting
+from playground.ui.share_wiring import copy_link
 from playground.ui.state import AppState, OnShow
 from playground.ui.verdict import IDLE_HTML, RUNNING_HTML, current_model_line, error_html, verdict_html
 from playground.ui.widgets import ANSWER_MAX, MODES, THINK_MAX, budget_slider, code_markup, escape_markup
@@ -182,6 +183,7 @@ def build_puzzles_tab(state: AppState) -> OnShow:
     with gr.Row():
         run = gr.Button("▶ Run both", variant="primary", elem_id="run-both", scale=3)
         stop = gr.Button("Stop", variant="stop", elem_id="stop-race", scale=1)
+    share = copy_link("puzzles")
     with gr.Row(equal_height=False, elem_id="panels"):
         panels = [_panel("A", 64, state), _panel("B", 512, state)]
     a, b = panels
@@ -212,7 +214,7 @@ def build_puzzles_tab(state: AppState) -> OnShow:
         levels = level_choices(values["family"])
         return {level: gr.update(choices=levels, value=levels[0][1])} | show(request, **values, level=levels[0][1])
 
-    family.change(
+    family.input(  # .input: a share link sets the family and its own level together
         on_family, inputs_kwargs={"family": family, "puzzle_seed": seed}, outputs=[level, *views], api_name=False
     )
     level.input(show, inputs_kwargs=puzzle, outputs=views, api_name=False)  # .input: not again after on_family
@@ -276,6 +278,12 @@ def build_puzzles_tab(state: AppState) -> OnShow:
 
     race_inputs = puzzle | {p.prefix + k: w for p in panels for k, w in p.inputs.items()} | {"visitor": visitor}
     race_outputs = [seed, *[w for p in panels for w in (p.chatbot, p.status, p.verdict, p.plot)]]
+    link = share.wire(
+        {"seed": seed} | race_inputs,
+        follow=("level", lambda f: {"choices": level_choices(f), "value": level_choices(f)[0][1]}),
+        after={"fn": show, "inputs_kwargs": puzzle, "outputs": views},  # the puzzle the link names
+        later=("seed",),  # its change event shows a puzzle: only once the link's level is in place
+    )
     run.click(
         on_race,
         inputs_kwargs=race_inputs,
@@ -316,7 +324,9 @@ def build_puzzles_tab(state: AppState) -> OnShow:
         paired = gr.update(visible=info is not None and info.base_name is not None)
         return current_model_line(info), paired, adapters, adapters, gr.update(choices=family_choices(info))
 
-    return OnShow(on_show, [current, pair, a.inputs["adapter"], b.inputs["adapter"], family], inputs=[visitor])
+    return OnShow(
+        on_show, [current, pair, a.inputs["adapter"], b.inputs["adapter"], family], inputs=[visitor], link=link
+    )
 
 
 def _render(

@@ -27,6 +27,7 @@ from playground.puzzles import families
 from playground.ui.widgets import ANSWER_MAX, SEED_MAX, THINK_MAX
 
 TABS = ("chat", "puzzles", "evaluate", "train")
+SHOWN = 40  # characters of a left-out value repeated in the note
 
 
 def _budget_reader(maximum: int) -> Callable[[str], int]:
@@ -120,7 +121,7 @@ def _panel(side: str) -> list[Param]:
 PARAMS: dict[str, list[Param]] = {
     "chat": [
         Param("budget", "think_budget", **_THINK),
-        Param("mode", "mode", _mode, str),
+        Param("mode", "budget_mode", _mode, str),
         Param("min_think", "min_think", **_THINK),
         Param("answer", "answer_budget", **_ANSWER),
         Param("temperature", "temperature", **_TEMPERATURE),
@@ -163,52 +164,59 @@ class SharedView:
         return "Left out of this link: " + "; ".join(self.ignored) + "." if self.ignored else ""
 
 
-def read_link(params: Mapping[str, str]) -> SharedView:
+def read_link(params: Mapping[str, str], defaults: Mapping[str, Mapping[str, Any]] | None = None) -> SharedView:
     """Read a link's query (e.g. Gradio's `request.query_params`): the settings of the tab it names, as widget
-    values. Unknown keys and unreadable values are left out and named; a level must exist in the link's family."""
+    values. Unknown keys and unreadable values are left out and named; a level must exist in the link's family, or
+    in the tab's own family (`defaults[tab]["family"]`) when the link names none."""
     view = SharedView()
     tab = str(params.get("tab", "")).strip().lower()
     if not tab:
         return view
     if tab not in TABS:
-        view.ignored.append(f"tab={tab} (one of {', '.join(TABS)})")
+        view.ignored.append(f"tab={_shown(tab)} (one of {', '.join(TABS)})")
         return view
     view.tab = tab
     known = {p.key: p for p in PARAMS[tab]}
     values: dict[str, Any] = {}
     for key, raw in params.items():
-        if key == "tab":
+        if key == "tab" or key.startswith("__"):  # Gradio's own, e.g. __theme=dark
             continue
         param = known.get(key)
         if param is None:
-            view.ignored.append(f"{key} (not a setting of the {tab.title()} tab)")
+            view.ignored.append(f"{_shown(key)} (not a setting of the {tab.title()} tab)")
             continue
         try:
             values[param.widget] = param.read(str(raw).strip())
         except (ValueError, BudgetError, OverflowError) as err:
-            view.ignored.append(f"{key}={raw} ({_reason(err)})")
-    _check_levels(values, view.ignored, params)
+            view.ignored.append(f"{key}={_shown(raw)} ({_reason(err, str(raw).strip())})")
+    _check_levels(values, view.ignored, params, (defaults or {}).get(tab, {}).get("family"))
     view.values[tab] = values
     return view
 
 
-def _reason(err: Exception) -> str:
-    text = str(err)
+def _reason(err: Exception, raw: str) -> str:
+    text = str(err).replace(raw, _shown(raw)) if raw else str(err)  # a message may repeat the value
     return text if text and not text.startswith(("could not convert", "invalid literal")) else "not a number"
 
 
-def _check_levels(values: dict[str, Any], ignored: list[str], params: Mapping[str, str]) -> None:
-    family = families().get(values.get("family", ""))
+def _shown(text: object) -> str:
+    """A value from the link as the note repeats it: at most SHOWN characters."""
+    text = str(text)
+    return text if len(text) <= SHOWN else text[: SHOWN - 1] + "…"
+
+
+def _check_levels(values: dict[str, Any], ignored: list[str], params: Mapping[str, str], default: str | None) -> None:
+    family = families().get(values.get("family", default or ""))
     if family is None:
         return
     if "level" in values and values["level"] not in family.levels:
         del values["level"]
-        ignored.append(f"level={params['level']} ({family.short_title} has levels {_span(family.levels)})")
+        ignored.append(f"level={_shown(params['level'])} ({family.short_title} has levels {_span(family.levels)})")
     if "levels" in values:
         wrong = [v for v in values["levels"] if v not in family.levels]
         values["levels"] = [v for v in values["levels"] if v in family.levels]
         if wrong:
-            listed = ",".join(map(str, wrong))
+            listed = _shown(",".join(map(str, wrong)))
             ignored.append(f"levels {listed} ({family.short_title} has levels {_span(family.levels)})")
         if not values["levels"]:
             del values["levels"]

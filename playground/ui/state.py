@@ -46,6 +46,7 @@ class OnShow:
     outputs: list
     on_load: list[dict] = field(default_factory=list)  # page-load-only events, as keyword arguments of demo.load
     inputs: list = field(default_factory=list)
+    link: object = None  # the tab's widgets a share link sets (share_wiring.LinkWidgets), if it has a Copy link button
 
 
 @dataclass(frozen=True)
