@@ -25,6 +25,7 @@ from playground.ui.chat_export import export_files
 from playground.ui.chat_versions import VersionNav, drop_reply, last_user_index
 from playground.ui.limits import CHAT_CONCURRENCY, Limits
 from playground.ui.queue_info import enqueued_at, waiting
+from playground.ui.share_wiring import copy_link
 from playground.ui.state import AppState, OnShow, Visitor
 from playground.ui.widgets import (
     ANSWER_MAX,
@@ -156,6 +157,7 @@ def build_chat_tab(state: AppState) -> OnShow:
                     elem_id="answer-budget",
                 )
                 answer_note = gr.Markdown(chat_model.budget_note(answer_default, ANSWER_MAX), elem_id="answer-note")
+                share = copy_link("chat")  # the budgets and sampling settings as a link
             with gr.Accordion("Sampling", open=False):
                 system = gr.Textbox(preset.system_prompt if preset else "", label="System prompt", lines=3)
                 temperature = gr.Slider(
@@ -400,4 +402,5 @@ def build_chat_tab(state: AppState) -> OnShow:
         [banner],
         on_load=[{"fn": restore, "inputs": [saved, visitor], "outputs": [chatbot, export_md, export_json]}],
         inputs=[visitor],
+        link=share.wire(settings),
     )
