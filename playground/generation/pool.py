@@ -26,7 +26,15 @@ from typing import NamedTuple, Protocol
 from playground.generation.engine import Engine
 from playground.generation.zerogpu import wrap_for_space
 from playground.models.adapters import apply_adapter, base_for, require_adapter
-from playground.models.loading import LoadedModel, ModelLoadError, load_model, resolve_device, resolve_quant, unload
+from playground.models.loading import (
+    LoadedModel,
+    ModelLoadError,
+    existing_path,
+    load_model,
+    resolve_device,
+    resolve_quant,
+    unload,
+)
 from playground.models.presets import EMBEDDED_NAMES, find_preset
 
 CURRENT = "current"  # a race panel's model: whatever its visitor has loaded
@@ -51,8 +59,8 @@ def model_name(name: str) -> str:
     preset = find_preset(name)
     if preset is not None:
         return preset.name
-    path = Path(name).expanduser()
-    return str(path.resolve()) if path.is_dir() else name
+    path = existing_path(name)
+    return str(path.resolve()) if path is not None and path.is_dir() else name
 
 
 def model_key(name: str, quant: str = "auto", device: str = "auto", adapter: str | None = None) -> ModelKey:

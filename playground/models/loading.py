@@ -90,6 +90,16 @@ def embedded_default_path() -> Path:
     return PLACEHOLDER_DIR
 
 
+def existing_path(name: str) -> Path | None:
+    """`name` as an existing file or folder on this machine (`~` expanded), or None: nothing there, or a name that
+    cannot be a path at all (longer than the file system allows, a NUL character, an unknown user's `~`)."""
+    try:
+        path = Path(name).expanduser()
+        return path if path.exists() else None
+    except (OSError, ValueError, RuntimeError):
+        return None
+
+
 def resolve_source(name: str) -> str:
     """Where a model name's weights come from: the embedded names → the embedded folder, a preset (by name or hub
     id) → its hub id, an existing folder → its absolute path, anything else (a hub id) as given."""
@@ -99,8 +109,8 @@ def resolve_source(name: str) -> str:
     preset = find_preset(name)
     if preset is not None:
         return preset.hub_id
-    path = Path(name).expanduser()
-    return str(path.resolve()) if path.exists() else name
+    path = existing_path(name)
+    return str(path.resolve()) if path is not None else name
 
 
 ZEROGPU_MEMORY_GB = 70.0  # GPU memory of a ZeroGPU task (its "large" slice); ZEROGPU_CUDA_TOTAL_MEMORY overrides
@@ -231,8 +241,8 @@ def load_model(
     if name.lower() in EMBEDDED_NAMES:
         return _load(embedded_default_path(), "tiny", None, resolve_quant(quant, device), device, notices, True)
     preset = find_preset(name)
-    path = Path(name).expanduser()
-    if preset is None and path.exists():
+    path = existing_path(name)
+    if preset is None and path is not None:
         if not (path / "config.json").exists():
             raise ModelLoadError(f"{path} is a folder but has no config.json: not a transformers model folder")
         return _load(path, name, None, resolve_quant(quant, device), device, notices, True)
@@ -276,12 +286,18 @@ def _load(
     if (quant in ("4bit", "8bit") or device == "cuda") and not zerogpu:
         kwargs["device_map"] = "auto" if device == "cuda" else {"": "cpu"}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(source), local_files_only=local_only)
-        model = AutoModelForCausalLM.from_pretrained(str(source), **kwargs)
+        # never a model's own Python code (trust_remote_code), and never a y/N question on the server's terminal
+        tokenizer = AutoTokenizer.from_pretrained(str(source), local_files_only=local_only, trust_remote_code=False)
+        model = AutoModelForCausalLM.from_pretrained(str(source), trust_remote_code=False, **kwargs)
     except OSError as err:
         where = "the hub is unreachable (offline) and it is not in the local cache" if local_only else str(err)
         raise ModelLoadError(f"Could not load {name!r}: {where}.") from err
     except (ValueError, ImportError, RuntimeError, TypeError, KeyError, AttributeError) as err:
+        if "trust_remote_code" in str(err):
+            raise ModelLoadError(
+                f"Could not load {name!r}: it needs its own Python code to run (trust_remote_code), which the "
+                "playground never runs."
+            ) from err
         # a folder whose config.json is not a model config (e.g. `[]`) fails deep inside transformers
         raise ModelLoadError(f"Could not load {name!r}: {type(err).__name__}: {err}") from err
     if device == "cpu" and quant == "none":

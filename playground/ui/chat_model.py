@@ -8,9 +8,9 @@ the tab shows). A Load that failed leaves the visitor's model as it was and its 
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 from playground.generation.backend import ModelInfo
+from playground.models.loading import existing_path
 from playground.models.presets import (
     EMBEDDED_NAMES,
     PRESETS,
@@ -141,7 +141,8 @@ def where(name: str, offline: bool) -> str:
     """Where a picker entry would load from: embedded, local folder, hub cache, or a download."""
     if name in EMBEDDED_NAMES:
         return "embedded"
-    if Path(name).expanduser().is_dir():
+    path = existing_path(name)
+    if path is not None and path.is_dir():
         return "local folder"
     preset = PRESETS.get(name)
     hub_id = preset.hub_id if preset else name
