@@ -151,3 +151,22 @@ def test_eight_visitors_each_get_their_own_reply_stop_and_model(crowd_url, promp
         w = Watched(clients[i], prompts[i])
         run_all([w])
         assert w.result()[0] == results[i][0]
+
+
+def test_a_visitor_who_goes_away_mid_reply_frees_their_place(crowd_url, prompts):
+    """A cancelled /chat (a closed tab, a dropped connection) ends its reply: the same session may ask again, and is
+    answered the reply its prompt gets, instead of 'a reply is still being generated' forever."""
+    client = Client(crowd_url, verbose=False)
+    endless = Watched(client, prompts[0], **ENDLESS)
+    while len(endless.job.outputs()) < 3:
+        time.sleep(0.05)
+    endless.job.cancel()
+    deadline = time.monotonic() + 60
+    while True:  # the cancel reaches the server a moment later; until then a new message is refused as busy
+        again = Watched(client, prompts[1])
+        run_all([again])
+        history, _, stats = again.job.result(timeout=120)
+        if isinstance(history, list) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert isinstance(history, list) and "thinking tokens" in stats, "the session stays busy after its visitor left"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 from gradio_client import Client
@@ -155,6 +156,10 @@ def test_markup_from_visitors_files_and_models_renders_as_text(browser, app_url,
         upload = tmp_path / f"{PAYLOAD.replace('/', '_')}.jsonl"
         good = {"prompt": PAYLOAD, "completion": f"<think>{PAYLOAD}</think>{PAYLOAD}"}
         upload.write_text("\n".join([json.dumps(good), json.dumps({PAYLOAD: 1}), PAYLOAD]) + "\n")
+        wrong = tmp_path / "notes.txt"
+        wrong.write_text(json.dumps(good) + "\n")
+        page.locator("#train-upload input[type=file]").set_input_files(str(wrong))
+        expect(page.get_by_text(re.compile("invalid file type", re.I)).first).to_be_visible(timeout=30_000)
         page.locator("#train-upload input[type=file]").set_input_files(str(upload))
         expect(page.locator("#train-data-msg")).to_contain_text("1 usable examples", timeout=60_000)
         expect(page.locator("#train-data")).to_contain_text(PAYLOAD)

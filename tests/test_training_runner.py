@@ -71,7 +71,9 @@ def _wait_for(pred, timeout: float = 60, poll: float = 0.2):
     return value
 
 
-@pytest.mark.parametrize("bad", ["../x", "/abs/path", "a/b", "..", ".hidden", "-x", "", "a b", "x" * 65, "a\\b"])
+@pytest.mark.parametrize(
+    "bad", ["../x", "/abs/path", "a/b", "..", ".hidden", "-x", "", "a b", "x" * 65, "a\\b", "a\x00b", "a\nb"]
+)
 def test_path_like_names_rejected(bad):
     with pytest.raises(RunnerError, match="invalid run name"):
         validate_name(bad)
