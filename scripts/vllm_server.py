@@ -94,15 +94,20 @@ def start(
     log_path: str | Path | None = None,
     reasoning: bool = True,
     threads: int | None = None,
+    api_key: str | None = None,
+    extra_args: list[str] | None = None,
 ) -> subprocess.Popen:
-    """Start the server (the venv must exist); its output goes to `log_path` (or this process's)."""
+    """Start the server (the venv must exist); its output goes to `log_path` (or this process's). With `api_key`,
+    every /v1 request must carry it as a bearer token; `extra_args` go to vLLM as they are."""
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")}
+    if api_key:
+        env["VLLM_API_KEY"] = api_key
     env.pop("PYTHONPATH", None)  # the app's packages (another transformers) must not shadow the venv's
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
     out = open(log_path, "w") if log_path else None  # noqa: SIM115 - the child owns it
     return subprocess.Popen(
-        server_command(model, port, reasoning),
+        server_command(model, port, reasoning) + list(extra_args or []),
         stdout=out,
         stderr=subprocess.STDOUT if out else None,
         env=env,
@@ -110,16 +115,21 @@ def start(
     )
 
 
-def wait_ready(port: int, proc: subprocess.Popen | None = None, timeout: float = 600.0) -> str:
+def wait_ready(
+    port: int, proc: subprocess.Popen | None = None, timeout: float = 600.0, api_key: str | None = None
+) -> str:
     """Wait until the server answers /v1/models; returns its base URL (…/v1). Raises RuntimeError if it exits or
     does not answer in time."""
     url = f"http://127.0.0.1:{port}/v1"
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"the vLLM server exited with code {proc.returncode} before it was ready")
         try:
-            with urllib.request.urlopen(url + "/models", timeout=5) as response:
+            with urllib.request.urlopen(
+                urllib.request.Request(url + "/models", headers=headers), timeout=5
+            ) as response:
                 if response.status == 200:
                     return url
         except OSError:

@@ -4,11 +4,15 @@ is checked against the server's tokenizer (/tokenize), and greedy replies equal 
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 
 import httpx
 import pytest
-from vllm_fixture import vllm_server, vllm_url  # noqa: F401 - fixtures
+from vllm_fixture import PLAIN_API_KEY, ROOT, plain_vllm_server, vllm_server, vllm_url  # noqa: F401 - fixtures
 
 from playground.generation.remote import RemoteBackend
 from playground.generation.request import (
@@ -140,3 +144,45 @@ def test_adapters_and_unknown_models_get_clear_messages(backends, tmp_path):
     assert backend.load("tiny").name == backends["completions"].model, "'tiny' names the served embedded model"
     with pytest.raises(ModelLoadError, match="--enable-lora"):
         backend.load_adapter(str(tmp_path / "run" / "adapter"))
+
+
+def test_a_server_without_a_reasoning_parser(backends, plain_vllm_server):  # noqa: F811
+    """The thought comes in the content between <think> tags; the server takes no budget of its own, which is
+    refused with the reason on the chat path, while the continuation loop keeps budgets exact on it."""
+    url = plain_vllm_server.ensure()
+    chat = RemoteBackend(url, api_key=PLAIN_API_KEY, path="native")
+    chat.load()
+    assert chat.caps.completions and not chat.caps.reasoning_field and not chat.caps.thinking_budget
+    events = list(chat.stream(request(think_budget=None)))
+    stats = events[-1].stats
+    want = backends["native"].generate(request(think_budget=None))
+    assert (stats.thinking, stats.answer) == (want.thinking, want.answer), "the tags are split as the parser does"
+    assert (stats.thinking_tokens, stats.answer_tokens) == (want.thinking_tokens, want.answer_tokens)
+    kinds = [type(e) for e in events]
+    assert kinds.count(ThinkingDelta) > 5 and kinds.index(ThinkingDone) < kinds.index(AnswerDelta)
+    with pytest.raises(ValueError, match="cannot enforce a thinking budget"):
+        chat.generate(request(think_budget=40))
+    loop = RemoteBackend(url, api_key=PLAIN_API_KEY)
+    loop.load()
+    stats = loop.generate(request(think_budget=37))
+    assert stats.thinking_tokens == 37 and server_count(loop, stats.thinking) == 37
+
+
+def test_the_generate_cli_takes_the_api_key_from_the_named_variable(plain_vllm_server):  # noqa: F811
+    url = plain_vllm_server.ensure()
+
+    def generate_cli(key: str | None) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if k != "PLAYGROUND_TEST_KEY"}
+        env.update({"PLAYGROUND_TEST_KEY": key} if key is not None else {})
+        cmd = [sys.executable, "-m", "playground.generation", "--server", url, "--api-key-env", "PLAYGROUND_TEST_KEY"]
+        cmd += ["--prompt", MAZE, "--think-budget", "30", "--answer-budget", "64", "--temperature", "0", "--json"]
+        return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+    done = generate_cli(PLAIN_API_KEY)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["thinking_tokens"] == 30 and out["budget_reached"] and url in out["source"]
+    refused = generate_cli("a-wrong-key")
+    assert refused.returncode == 1 and "HTTP 401" in refused.stderr and "Traceback" not in refused.stderr
+    unset = generate_cli(None)
+    assert unset.returncode == 2 and "PLAYGROUND_TEST_KEY: that environment variable is not set" in unset.stderr

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import vllm_server as vllm_script  # noqa: E402
 
 TINY = str(ROOT / "assets" / "tiny-reasoner")
+PLAIN_API_KEY = "plain-server-key"
 
 
 def free_port() -> int:
@@ -39,26 +40,26 @@ def free_port() -> int:
 class Server:
     """One vLLM process; `url` is its …/v1 address. `ensure()` (re)starts it when it is not running."""
 
-    def __init__(self, log_dir: Path):
-        self.log_dir = log_dir
+    def __init__(self, log_dir: Path, reasoning: bool = True, api_key: str | None = None):
+        self.log_dir, self.reasoning, self.api_key = log_dir, reasoning, api_key
         self.proc: subprocess.Popen | None = None
         self.port = 0
-        self.url = os.environ.get("PLAYGROUND_TEST_VLLM_URL", "")
+        self.url = os.environ.get("PLAYGROUND_TEST_VLLM_URL", "") if reasoning else ""
         self.external = bool(self.url)  # a server someone else started (while developing tests): never killed
         self.starts = 0
 
     @property
     def log(self) -> Path:
-        return self.log_dir / f"vllm-{self.starts}.log"
+        return self.log_dir / f"vllm-{'' if self.reasoning else 'plain-'}{self.starts}.log"
 
     def ensure(self) -> str:
         if self.external or (self.proc is not None and self.proc.poll() is None):
             return self.url
         self.starts += 1
         self.port = free_port()
-        self.proc = vllm_script.start(TINY, self.port, self.log)
+        self.proc = vllm_script.start(TINY, self.port, self.log, reasoning=self.reasoning, api_key=self.api_key)
         try:
-            self.url = vllm_script.wait_ready(self.port, self.proc, timeout=600)
+            self.url = vllm_script.wait_ready(self.port, self.proc, timeout=600, api_key=self.api_key)
         except RuntimeError as err:
             self.stop()
             tail = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
@@ -98,6 +99,17 @@ def vllm_server(tmp_path_factory):
                     pytest.skip(f"the vLLM venv could not be made ({err}); see {log_dir / 'install.log'}")
         _SHARED.append(Server(log_dir))
     server = _SHARED[0]
+    server.ensure()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def plain_vllm_server(vllm_server, tmp_path_factory):  # after the shared one: the venv is made
+    """A second server without a reasoning parser (the thought stays in the content, no thinking_token_budget) that
+    takes requests with the API key `PLAIN_API_KEY` only, for the test module that imports it; stopped when that
+    module ends."""
+    server = Server(tmp_path_factory.mktemp("vllm-plain"), reasoning=False, api_key=PLAIN_API_KEY)
     server.ensure()
     yield server
     server.stop()

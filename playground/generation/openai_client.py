@@ -44,6 +44,7 @@ class ServerClient:
         self.base_url = base_url.rstrip("/")
         self.tries = retries + 1
         self.backoff = backoff
+        self.api_key = api_key
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self.http = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout, connect=10.0), limits=limits)

@@ -62,7 +62,7 @@ class RemoteBackend:
             raise ValueError(f"unknown path {path!r}; choose one of {', '.join(PATHS)}")
         self.server = server.rstrip("/")
         self.client = ServerClient(self.server, api_key, timeout=timeout, retries=retries)
-        self.model, self.path, self.offline = model, path, offline
+        self.model, self.path, self.offline, self.timeout = model, path, offline, timeout
         self.max_in_flight = max_in_flight
         self.caps = Capabilities()
         self.remote: RemoteModel | None = None
@@ -233,17 +233,7 @@ class RemoteBackend:
                     yield from ContinuationLoop(self.client, self._plan(request), request, stop).events()
                 else:
                     system = self._system(request)
-                    yield from chat_reply(
-                        self.client,
-                        self.model,
-                        request,
-                        system,
-                        stop,
-                        self.caps.budget_offset if self.caps.thinking_budget else None,
-                        self.caps.close_tokens,
-                        self.caps.opened,
-                        not self.caps.reasoning_field,
-                    )
+                    yield from chat_reply(self.client, self.model, request, system, stop, self.caps)
                 finished = True
             finally:
                 if not finished:

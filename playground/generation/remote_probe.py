@@ -9,7 +9,7 @@ prompts itself; `describe_served` reads the served folder's card.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from playground.generation.openai_client import RemoteError, ServerClient
@@ -27,7 +27,13 @@ class Capabilities:
     tokenizer: bool = False  # the model's tokenizer loads here, so the playground renders prompts itself
     budget_offset: int = 0  # prompt tokens after the opening tag, which the server counts as thinking
     opened: bool = False  # the chat template opens the thought
-    close_tokens: int = 1  # the close tag's length in tokens
+    open_ids: list[int] = field(default_factory=list)  # the opening tag's token ids
+    close_ids: list[int] = field(default_factory=list)  # the close tag's token ids (empty: unknown)
+
+    @property
+    def close_tokens(self) -> int:
+        """The close tag's length in tokens (one when unknown)."""
+        return len(self.close_ids) or 1
 
     def summary(self) -> str:
         exact = "exact in every budget mode (continuation loop over /v1/completions)"
@@ -96,7 +102,7 @@ def probe(client: ServerClient, model_id: str, tokenizer, preset: Preset | None)
                 for t in (open_tag, close_tag)
             )
         start, stop = _last_index(ids, tag), _last_index(ids, end)
-        caps.close_tokens = len(end) or 1
+        caps.open_ids, caps.close_ids = list(tag), list(end)
         caps.opened = start >= 0 and start > stop
         caps.budget_offset = len(ids) - (start + len(tag)) if caps.opened else 0
     except (RemoteError, KeyError, TypeError, ValueError):
