@@ -11,6 +11,9 @@ refused with one message that says nothing about what exists on the server.
 
 `VisitorPool` is what a side-by-side race draws its engines from: one visitor's model ("current") and any other
 model or adapter a panel names, through the same cache.
+
+When a server generates (`--server`), the cache holds `served` (`remote_models.ServedModels`): names resolve to the
+models the server lists and each one is a backend on that server, never weights loaded here.
 """
 
 from __future__ import annotations
@@ -111,6 +114,16 @@ class _Entry:
         return self.users == 0 and not self.engine.busy
 
 
+class Served(Protocol):
+    """The models a server serves, as the cache names and opens them (`remote_models.ServedModels`)."""
+
+    def names(self) -> list[str]: ...
+
+    def key(self, name: str, adapter: str | None = None) -> ModelKey: ...
+
+    def open(self, key: ModelKey) -> Engine: ...
+
+
 class ModelCache:
     """At most `capacity` models in memory, shared by everyone who names the same `ModelKey` (see the module)."""
 
@@ -121,11 +134,12 @@ class ModelCache:
         offline: bool = False,
         allow: AllowList | None = None,
         loader: Callable[..., LoadedModel] = load_model,
+        served: Served | None = None,
     ):
         if pinned.loaded is None:
             raise ValueError("the cache's pinned engine has no model")
         self.capacity = max(1, int(capacity))
-        self.offline, self.allow, self.loader = offline, allow, loader
+        self.offline, self.allow, self.loader, self.served = offline, allow, loader, served
         self.pinned = key_of(pinned.loaded)
         self._entries: OrderedDict[ModelKey, _Entry] = OrderedDict({self.pinned: _Entry(pinned)})
         self._loading = 0  # loads under way: they hold a place
@@ -136,6 +150,13 @@ class ModelCache:
         """The models in memory, least recently used first."""
         with self._guard:
             return list(self._entries)
+
+    def key(self, name: str, quant: str = "auto", device: str = "auto", adapter: str | None = None) -> ModelKey:
+        """The key of `name` in this cache: `model_key`, or the served model's (the server's quantization and
+        device) when a server generates."""
+        if self.served is not None:
+            return self.served.key(name, adapter)
+        return model_key(name, quant, device, adapter)
 
     def peek(self, key: ModelKey) -> Engine | None:
         """The engine serving `key` if it is in memory (nothing is loaded)."""
@@ -166,7 +187,10 @@ class ModelCache:
             try:
                 for old in freed:
                     unload(old.loaded)
-                engine = wrap_for_space(Engine(self._load(key)))  # a no-op off ZeroGPU
+                if self.served is not None:
+                    engine = self.served.open(key)
+                else:
+                    engine = wrap_for_space(Engine(self._load(key)))  # a no-op off ZeroGPU
             finally:
                 with self._guard:
                     self._loading -= 1
@@ -241,7 +265,7 @@ class VisitorPool:
         if name == CURRENT:
             return self.current._replace(adapter=_folder(adapter)) if adapter else self.current
         own = model_name(name) == self.current.model
-        return model_key(name, self.current.quant if own else self.quant, self.current.device, adapter)
+        return self.cache.key(name, self.current.quant if own else self.quant, self.current.device, adapter)
 
     def uses_primary(self, choice: PanelChoice) -> bool:
         """Whether `choice` is the visitor's own model as it is."""

@@ -121,7 +121,7 @@ def build_chat_tab(state: AppState) -> OnShow:
         with gr.Column(scale=2):
             with gr.Accordion("Model", open=True):
                 model_name = gr.Dropdown(
-                    chat_model.picker_choices(info.name if info else None, state.offline),
+                    chat_model.picker_choices(info.name if info else None, state.offline, state.served_names()),
                     value=info.name if info else "tiny",
                     allow_custom_value=True,
                     label="Model (a preset)" if state.demo_mode else "Model (preset, hub id or local folder)",
@@ -301,7 +301,7 @@ def build_chat_tab(state: AppState) -> OnShow:
         prompts, labels = chat_model.examples(info)
         out = {
             model_name: gr.Dropdown(
-                choices=chat_model.picker_choices(info.name if info else None, state.offline),
+                choices=chat_model.picker_choices(info.name if info else None, state.offline, state.served_names()),
                 value=info.name if info else None,
             ),
             examples.dataset: gr.Dataset(samples=prompts, sample_labels=labels),

@@ -151,9 +151,11 @@ def where(name: str, offline: bool) -> str:
     return "needs download (offline: cannot load)" if offline else "needs download"
 
 
-def picker_choices(loaded: str | None, offline: bool) -> list[tuple[str, str]]:
-    """The model picker's entries as (label, value): each marked by where it would load from."""
-    names = choices()
+def picker_choices(loaded: str | None, offline: bool, served: list[str] | None = None) -> list[tuple[str, str]]:
+    """The model picker's entries as (label, value): each marked by where it would load from, or, when a server
+    generates, the models it serves (`served`)."""
+    names = list(served) if served is not None else choices()
     if loaded and loaded not in names:
         names = [loaded, *names]
-    return [(f"{n} — {where(n, offline) if n != loaded else 'loaded'}", n) for n in names]
+    origin = (lambda n: "served") if served is not None else (lambda n: where(n, offline))
+    return [(f"{n} — {origin(n) if n != loaded else 'loaded'}", n) for n in names]

@@ -89,7 +89,7 @@ def _panel(name: str, think: int, state: AppState) -> PanelWidgets:
         w: dict[str, gr.components.Component] = {}
         with gr.Row():
             w["model"] = gr.Dropdown(
-                [CURRENT, *choices()],
+                [CURRENT, *(state.served_names() or choices())],
                 value=CURRENT,
                 allow_custom_value=True,
                 label="Model ('current' = the one you loaded in Chat; or a preset)"

@@ -25,8 +25,8 @@ from playground.generation.pool import (
     ModelKey,
     VisitorPool,
     adapter_key,
-    model_key,
 )
+from playground.generation.remote import RemoteBackend
 from playground.models.loading import ModelLoadError
 from playground.models.presets import PRESETS
 from playground.ui.limits import DEMO, FULL, Limits
@@ -86,7 +86,12 @@ class AppState:
         allow = None
         if self.demo_mode:
             allow = AllowList(frozenset({"tiny", *PRESETS}), self.runs_dir)
-        self.cache = ModelCache(self.engine, self.max_models, self.offline, allow)
+        served = None
+        if isinstance(self.engine, RemoteBackend):  # every model comes from the server
+            from playground.generation.remote_models import ServedModels
+
+            served = ServedModels(self.engine)
+        self.cache = ModelCache(self.engine, self.max_models, self.offline, allow, served=served)
 
     @property
     def limits(self) -> Limits:
@@ -97,6 +102,10 @@ class AppState:
         """What the startup model was loaded from (the Train tab's default base before a visitor loads another)."""
         info = self.engine.describe()
         return info.source if info else "tiny"
+
+    def served_names(self) -> list[str] | None:
+        """The models the server lists when a server generates (what the pickers offer), else None."""
+        return self.cache.served.names() if self.cache.served is not None else None
 
     # ------------------------------------------------------------ each visitor's model
     def first_visitor(self) -> Visitor:
@@ -113,7 +122,7 @@ class AppState:
         visitor = self.visitor_of(visitor)
         if not (name or "").strip():
             raise ModelLoadError("Pick a model first.")
-        key = model_key(name, quant, self.device)
+        key = self.cache.key(name, quant, self.device)
         self.cache.check(key)  # refused before anything on the server is looked at
         return self._switch(key)
 
@@ -122,6 +131,8 @@ class AppState:
         visitor = self.visitor_of(visitor)
         if self.demo_mode:
             raise ModelLoadError("This shared demo applies only adapters trained here.")
+        if self.cache.served is not None:  # a LoRA module the server serves under the run's name
+            return self._switch(self.cache.key(visitor.key.model, adapter=adapter_dir))
         engine = self.cache.peek(visitor.key)
         return self._switch(adapter_key(visitor.key, engine.loaded if engine else None, adapter_dir))
 
