@@ -133,7 +133,8 @@ def open_links(demo: gr.Blocks, tab_set: gr.Tabs, last_tab: Any, note: gr.Markdo
         out[note] = _note(view)
         return out
 
-    loaded = demo.load(on_load, [last_tab], outputs, api_name=False, queue=False)
+    # no loading overlay over every widget a link might set: the page stays usable while it loads
+    loaded = demo.load(on_load, [last_tab], outputs, api_name=False, queue=False, show_progress="hidden")
     for link in links:
         if link.after:
             loaded.then(**_only_when_opened(link, opened))
@@ -152,7 +153,8 @@ def _only_when_opened(link: LinkWidgets, opened: gr.State) -> dict:
         values |= {key: held[widget] for key, widget in inputs.items() if widget in held}
         return {widget: value for widget, value in held.items() if widget in outputs} | fn(request, **values)
 
-    return {"api_name": False, "queue": False, **event, "fn": run, "inputs_kwargs": {"link_opened": opened} | inputs}
+    inputs = {"link_opened": opened} | inputs
+    return {"api_name": False, "queue": False, "show_progress": "hidden", **event, "fn": run, "inputs_kwargs": inputs}
 
 
 def widget_updates(link: LinkWidgets, view: SharedView) -> dict:
