@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import time
 import traceback
@@ -27,7 +26,15 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from training.sft import OOM_ADVICE, _memory_gb, install_stop_handler, is_oom, target_modules_for, torch_dtype
+from training.sft import (
+    OOM_ADVICE,
+    _memory_gb,
+    copy_base_extras,
+    install_stop_handler,
+    is_oom,
+    target_modules_for,
+    torch_dtype,
+)
 from training.sft_config import SMALL_MODEL_PARAMS, ConfigError, SFTConfig, load_config, save_config
 from training.status import write_status
 
@@ -348,10 +355,8 @@ def save_result(trainer: Any, cfg: SFTConfig, stopped: bool) -> Path:
     """Save the trained model (full) or adapter (LoRA) with the run's config and a card; returns its folder."""
     out = cfg.run_dir / ("model" if trainer.full_finetuning else "adapter")
     trainer.save_model(str(out))
-    base = Path(cfg.base_model)
-    for extra in ("playground.json", "chat_template.jinja"):  # what the app reads about the base's kind
-        if trainer.full_finetuning and (base / extra).is_file() and not (out / extra).exists():
-            shutil.copy(base / extra, out / extra)
+    if trainer.full_finetuning:
+        copy_base_extras(cfg.base_model, out)
     save_config(cfg, out / "training_config.yaml")
     rewards = [h["reward"] for h in trainer.state.log_history if "reward" in h]
     weights = {"correct": cfg.reward_correct, "format": cfg.reward_format, "length": cfg.reward_length}

@@ -1,19 +1,21 @@
-"""One LoRA/QLoRA supervised fine-tuning run described by a YAML file:
+"""One supervised fine-tuning run described by a YAML file:
 
     python -m training.sft runs/<name>/config.yaml
 
-peft LoRA on a transformers `Trainer` (QLoRA when `load_in_4bit` on CUDA), loss on the final assistant turn
-only. The run talks to the outside world through files in its folder (the YAML's folder unless `output_dir` is
-set): `status.json` (queued/running/stopping/finished/failed + error, see training/status.py), `metrics.jsonl`
-(one line per logged step) and `adapter/` (a standard PEFT adapter, the config and a model card). The config
-schema is training/sft_config.py. SIGTERM stops after the current step, saves the adapter and exits 0. Works
-under `accelerate launch` (only rank 0 writes files). No Gradio.
+peft LoRA on a transformers `Trainer` (QLoRA when `load_in_4bit` on CUDA), or with `finetune: full` every weight
+of the model; the loss falls on the final assistant turn only. The run talks to the outside world through files
+in its folder (the YAML's folder unless `output_dir` is set): `status.json` (queued/running/stopping/finished/failed
++ error, see training/status.py), `metrics.jsonl` (one line per logged step) and `adapter/` (a standard PEFT
+adapter, the config and a model card) or, fully fine-tuned, `model/` (a whole model that loads like its base, and
+can be the base of a further run). The config schema is training/sft_config.py. SIGTERM stops after the current
+step, saves and exits 0. Works under `accelerate launch` (only rank 0 writes files). No Gradio.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -24,6 +26,8 @@ from typing import Any
 
 from training.sft_config import ConfigError, SFTConfig, load_config, save_config
 from training.status import write_status
+
+BASE_EXTRAS = ("playground.json", "chat_template.jinja")  # what the app reads about a base model's kind
 
 # All attention + MLP projections of common architectures; anything else gets peft's "all-linear".
 LLAMA_LIKE = "llama mistral qwen2 qwen3 qwen2_moe qwen3_moe gemma gemma2 gemma3_text olmo2 granite smollm3"
@@ -108,7 +112,8 @@ def torch_dtype(cfg: SFTConfig) -> Any:
 
 
 def load_model(cfg: SFTConfig) -> tuple[Any, Any]:
-    """(peft model, tokenizer) freshly loaded (never reuse a model that ran no-grad 4-bit forwards)."""
+    """(peft model, tokenizer) freshly loaded (never reuse a model that ran no-grad 4-bit forwards); with
+    `finetune: full` the plain model, every weight trainable."""
     import torch
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -127,6 +132,8 @@ def load_model(cfg: SFTConfig) -> tuple[Any, Any]:
             kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", "0"))}
     model = AutoModelForCausalLM.from_pretrained(cfg.base_model, **kwargs)
     model.config.use_cache = False  # the KV cache is useless in training and conflicts with checkpointing
+    if cfg.finetune == "full":  # the config refuses a 4-bit base for it
+        return model, tok
     if cfg.load_in_4bit:
         model = prepare_model_for_kbit_training(
             model,
@@ -239,8 +246,9 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # KiB on Linux
 
 
-def make_progress_callback(run_dir: Path, stop: dict[str, bool]) -> Any:
-    """A TrainerCallback writing metrics.jsonl and status.json, and honouring `stop["requested"]`."""
+def make_progress_callback(run_dir: Path, stop: dict[str, bool], max_minutes: float = 0.0) -> Any:
+    """A TrainerCallback writing metrics.jsonl and status.json; it ends the run after the step in flight when
+    `stop["requested"]` or `max_minutes` have passed."""
     from transformers import TrainerCallback
 
     class ProgressCallback(TrainerCallback):
@@ -257,7 +265,9 @@ def make_progress_callback(run_dir: Path, stop: dict[str, bool]) -> Any:
                 )
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            if stop["requested"]:
+            if max_minutes and time.perf_counter() - self.t0 > 60 * max_minutes:
+                stop["time_limit"] = True
+            if stop["requested"] or stop.get("time_limit"):
                 control.should_training_stop = True
 
         def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any) -> None:
@@ -266,6 +276,9 @@ def make_progress_callback(run_dir: Path, stop: dict[str, bool]) -> Any:
             now = time.perf_counter()
             elapsed, step = now - self.t0, state.global_step
             tokens = state.num_input_tokens_seen
+            eta = elapsed / max(step, 1) * (state.max_steps - step)
+            if max_minutes:
+                eta = min(eta, max(60 * max_minutes - elapsed, 0))
             gpu, rss = _memory_gb()
             row = {
                 "step": step,
@@ -277,7 +290,7 @@ def make_progress_callback(run_dir: Path, stop: dict[str, bool]) -> Any:
                 "tokens": tokens,
                 "tokens_per_s": (tokens - self.tokens_last) / max(now - self.t_last, 1e-9),
                 "elapsed_s": round(elapsed, 3),
-                "eta_s": round(elapsed / max(step, 1) * (state.max_steps - step), 1),
+                "eta_s": round(eta, 1),
                 "gpu_mem_gb": gpu,
                 "rss_gb": round(rss, 3),
                 "time": time.time(),
@@ -317,8 +330,29 @@ model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained("{base}")
 """
 
 
+FULL_CARD = """---
+library_name: transformers
+base_model: {base}
+tags: [sft, reasoning-playground]
+---
+# {name}
+
+A full fine-tune of `{base}` trained by Reasoning Playground (`python -m training.sft`) on {data} for {step}
+steps{stopped}; last loss {loss}. It loads like its base and can be the base of a further run (e.g. GRPO).
+The full recipe is in `training_config.yaml`.
+"""
+
+
+def copy_base_extras(base: str | Path, out: Path) -> None:
+    """Copy the files the app reads about a base model's kind (its playground.json, chat template) into a fully
+    fine-tuned model's folder, so that it loads as the same kind of model."""
+    for extra in BASE_EXTRAS:
+        if (Path(base) / extra).is_file() and not (out / extra).exists():
+            shutil.copy(Path(base) / extra, out / extra)
+
+
 def run(cfg: SFTConfig) -> dict[str, Any]:
-    """Train, save the adapter (also after a stop request) and return a summary for status.json."""
+    """Train, save the adapter or model (also after a stop request) and return a summary for status.json."""
     run_dir = cfg.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     stop = {"requested": False}
@@ -333,21 +367,23 @@ def run(cfg: SFTConfig) -> dict[str, Any]:
     install_stop_handler(on_stop)
     if main_proc:
         write_status(run_dir, "running", phase="loading", pid=os.getpid(), started=time.time(), error=None)
-    trainer = build_trainer(cfg, [make_progress_callback(run_dir, stop)])
+    trainer = build_trainer(cfg, [make_progress_callback(run_dir, stop, cfg.max_minutes)])
     if main_proc:
         write_status(run_dir, "stopping" if stop["requested"] else "running", **trainer.data_summary)
     runtime = trainer.train().metrics.get("train_runtime") if not stop["requested"] else 0.0
     if main_proc:
         write_status(run_dir, "stopping" if stop["requested"] else "running", phase="saving")
-    adapter_dir = run_dir / "adapter"
+    full = cfg.finetune == "full"
+    adapter_dir = run_dir / ("model" if full else "adapter")
     trainer.save_model(str(adapter_dir))
     state = trainer.state
     losses = [h["loss"] for h in state.log_history if "loss" in h]
     result = {
-        "adapter_dir": str(adapter_dir.resolve()),
+        "model_dir" if full else "adapter_dir": str(adapter_dir.resolve()),
         "step": state.global_step,
         "total_steps": state.max_steps,
         "stopped": stop["requested"],
+        "time_limit": bool(stop.get("time_limit")),
         "final_loss": losses[-1] if losses else None,
         "tokens": state.num_input_tokens_seen,
         "train_runtime_s": runtime,
@@ -359,6 +395,15 @@ def run(cfg: SFTConfig) -> dict[str, Any]:
             "jsonl": f"`{Path(cfg.data_path).name}`",
             "failures": "failed evaluation puzzles",
         }.get(cfg.data_source, cfg.data_source)
+        stopped = " (stopped early)" if stop["requested"] or stop.get("time_limit") else ""
+        loss = f"{losses[-1]:.4f}" if losses else "n/a"
+        if full:
+            copy_base_extras(cfg.base_model, adapter_dir)
+            card = FULL_CARD.format(
+                base=cfg.base_model, name=cfg.name, data=data, step=state.global_step, stopped=stopped, loss=loss
+            )
+            (adapter_dir / "README.md").write_text(card)
+            return result
         targets = trainer.model.peft_config["default"].target_modules
         (adapter_dir / "README.md").write_text(
             CARD.format(
@@ -369,8 +414,8 @@ def run(cfg: SFTConfig) -> dict[str, Any]:
                 data=data,
                 step=state.global_step,
                 targets=", ".join(sorted(targets)) if isinstance(targets, (set, list)) else targets,
-                stopped=" (stopped early)" if stop["requested"] else "",
-                loss=f"{losses[-1]:.4f}" if losses else "n/a",
+                stopped=stopped,
+                loss=loss,
             )
         )
     return result

@@ -66,8 +66,8 @@ class SFTConfig:
     dtype: str = _f("auto", "auto (bf16 on capable GPUs, else fp32) | bf16 | fp16 | fp32")
     logging_steps: int = _f(1, "Write a metrics line every N steps.")
     max_minutes: float = _f(0.0, "Stop and save after this many minutes of training; 0 = no time limit.")
+    finetune: str = _f("auto", "full | lora | auto (SFT: LoRA; GRPO: full for a small model, LoRA otherwise).")
     # GRPO only
-    finetune: str = _f("auto", "GRPO: full | lora | auto (full for a small model, LoRA otherwise).")
     num_generations: int = _f(4, "GRPO: samples per prompt (the group whose rewards are compared).")
     max_completion_length: int = _f(512, "GRPO: longest completion (thought + answer) in tokens.")
     temperature: float = _f(1.0, "GRPO: sampling temperature of the rollouts.")
@@ -192,6 +192,10 @@ def config_from_dict(raw: dict[str, Any], default_dir: Path | None = None) -> SF
         raise ConfigError(f"config field 'dtype' must be auto, bf16, fp16 or fp32, not {cfg.dtype!r}")
     if cfg.method not in METHODS:
         raise ConfigError(f"config field 'method' must be sft or grpo, not {cfg.method!r}")
+    if cfg.finetune not in FINETUNE:
+        raise ConfigError(f"config field 'finetune' must be auto, full or lora, not {cfg.finetune!r}")
+    if cfg.finetune == "full" and cfg.load_in_4bit:
+        raise ConfigError("finetune: full trains every weight and cannot load the base in 4-bit (use LoRA for QLoRA)")
     if cfg.method == "grpo":
         check_grpo(cfg)
     return cfg
@@ -217,8 +221,6 @@ def check_grpo(cfg: SFTConfig) -> None:
     unknown = [f for f in cfg.puzzle_families if f not in known()]
     if unknown:
         raise ConfigError(f"unknown puzzle families {unknown}; choose from {', '.join(known())}")
-    if cfg.finetune not in FINETUNE:
-        raise ConfigError(f"config field 'finetune' must be auto, full or lora, not {cfg.finetune!r}")
     if cfg.loss_type not in LOSS_TYPES:
         raise ConfigError(f"config field 'loss_type' must be one of {', '.join(LOSS_TYPES)}, not {cfg.loss_type!r}")
     if cfg.rollout not in ROLLOUTS:

@@ -54,8 +54,9 @@ GRPO_HINT = (
 
 
 def grpo_widgets(defaults: Any) -> tuple[gr.Group, dict[str, Any]]:
-    """The GRPO settings group (hidden until GRPO is picked) and its inputs keyed by config field. `defaults()`
-    returns the GRPO defaults for the loaded model (evaluated on page load)."""
+    """The GRPO settings group (hidden until GRPO is picked) and its inputs keyed by config field, followed by the
+    fine-tuning mode and time limit that both methods use. `defaults()` returns the GRPO defaults for the loaded
+    model (evaluated on page load)."""
     help_ = {k: f.metadata["help"].removeprefix("GRPO: ") for k, f in SFTConfig.__dataclass_fields__.items()}
 
     def num(key: str, label: str, **kw: Any) -> gr.Number:
@@ -77,9 +78,6 @@ def grpo_widgets(defaults: Any) -> tuple[gr.Group, dict[str, Any]]:
         with gr.Row():
             w["beta"] = num("beta", "KL β", minimum=0)
             w["loss_type"] = gr.Dropdown(list(LOSS_TYPES), value="dapo", label="Loss type", info=help_["loss_type"])
-            w["finetune"] = gr.Dropdown(list(FINETUNE), value="auto", label="Fine-tuning", info=help_["finetune"])
-        with gr.Row():
-            w["max_minutes"] = num("max_minutes", "Time limit (minutes)", minimum=0)
             w["rollout"] = gr.Dropdown(list(ROLLOUTS), value="trl", label="Rollouts", info=help_["rollout"])
         gr.Markdown("**Reward terms** (weight 0 = off; every term is logged either way)")
         with gr.Row():
@@ -87,6 +85,11 @@ def grpo_widgets(defaults: Any) -> tuple[gr.Group, dict[str, Any]]:
             w["reward_format"] = num("reward_format", "Format")
             w["reward_length"] = num("reward_length", "Length-aware")
             w["reward_repetition"] = num("reward_repetition", "Repetition")
+    with gr.Row():  # both methods: an SFT run fully fine-tunes a small model with `full`, e.g. before GRPO
+        w["finetune"] = gr.Dropdown(
+            list(FINETUNE), value="auto", label="Fine-tuning", info=help_["finetune"], elem_id="train-finetune"
+        )
+        w["max_minutes"] = num("max_minutes", "Time limit (minutes)", minimum=0)
     return box, w
 
 
