@@ -161,7 +161,7 @@ def test_markup_from_visitors_files_and_models_renders_as_text(browser, app_url,
         page.locator("#train-upload input[type=file]").set_input_files(str(wrong))
         expect(page.get_by_text(re.compile("invalid file type", re.I)).first).to_be_visible(timeout=30_000)
         page.locator("#train-upload input[type=file]").set_input_files(str(upload))
-        expect(page.locator("#train-data-msg")).to_contain_text("1 usable examples", timeout=60_000)
+        expect(page.locator("#train-data-msg")).to_contain_text("1 usable example", timeout=60_000)
         expect(page.locator("#train-data")).to_contain_text(PAYLOAD)
         page.click("#train-launch")  # refused for the run name again; the upload's lines are never markup
         expect(page.locator("#train-msg")).to_contain_text("Not launched", timeout=60_000)

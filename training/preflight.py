@@ -128,5 +128,6 @@ def check_data(cfg: SFTConfig, limit: int = 50) -> tuple[Any, list[str], str]:
     if cfg.data_source == "puzzles":
         summary = f"{len(examples)} verified examples previewed; the run generates {cfg.num_examples}"
     else:
-        summary = f"{len(examples)} usable examples" + (f", {len(errors)} problem(s)" if errors else "")
+        plural = "" if len(examples) == 1 else "s"
+        summary = f"{len(examples)} usable example{plural}" + (f", {len(errors)} problem(s)" if errors else "")
     return preview(examples, limit), errors, summary
