@@ -182,3 +182,19 @@ def test_a_chat_link_sets_the_budgets_and_copy_link_writes_them_back(browser, ap
     assert {k: query.get(k) for k in expected} == expected, query
     page.screenshot(path=str(artifacts / "share_link_chat_1280.png"), full_page=True)
     page.context.close()
+
+
+def test_without_a_clipboard_the_link_is_shown_to_copy_by_hand(browser, app_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # as on plain http away from localhost: no navigator.clipboard, and the old copy command refused
+    context.add_init_script(
+        "Object.defineProperty(Navigator.prototype, 'clipboard', {get: () => undefined});"
+        "document.execCommand = () => false;"
+    )
+    page = context.new_page()
+    page.goto(app_url + RACE)
+    _puzzle_shown(page, "maze", 2, 7, "Maze")
+    link = _link(page, "puzzles")
+    expect(page.locator("#puzzles-link-status")).to_have_text("Select the link above and copy it.")
+    assert dict(parse_qsl(urlsplit(link).query))["seed"] == "7"
+    context.close()
