@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from playground.evaluation.run import DEMO_LIMITS, LIMITS, EvalConfig, Evaluation, limits_for, run_evaluation
+from playground.evaluation.config import DEMO_LIMITS, LIMITS, EvalConfig, limits_for
+from playground.evaluation.run import Evaluation, run_evaluation
 
 ROOT = Path(__file__).resolve().parent.parent
 HUGE = dict(family="maze", levels=[1, 2, 3], puzzles=200, samples=64, budgets=list(range(20_001)))

@@ -2,7 +2,7 @@
 
 On the visitor's own machine (`FULL`) the sliders' last stops are the limits and a thinking or answer budget may be
 unlimited. A shared demo (`--demo`, or any Hugging Face Space) caps every request so that one visitor cannot keep the
-machine busy for long or exhaust its memory: `DEMO` (evaluation sizes: `evaluation.run.DEMO_LIMITS`). The handlers
+machine busy for long or exhaust its memory: `DEMO` (evaluation sizes: `evaluation.config.DEMO_LIMITS`). The handlers
 enforce the caps (`check_budgets`, `check_evaluation`), so an API call cannot go past them; the sliders stop at them
 and `summary()` says what they are.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from playground.evaluation.run import DEMO_LIMITS, LIMITS, EvalConfig, EvalLimits
+from playground.evaluation.config import DEMO_LIMITS, LIMITS, EvalConfig, EvalLimits
 from playground.generation.budgets import budget_label
 
 PUZZLES_SLIDER_MAX = 200  # the Evaluate tab's sliders end here (or at the cap, if lower)
