@@ -140,7 +140,7 @@ def peak(device: str) -> str:
     """Peak memory since the last `reset_peak`: GPU memory allocated on CUDA, this process's peak RSS on CPU."""
     if device == "cuda":
         return f"{torch.cuda.max_memory_allocated() / 1e9:.2f} GB GPU"
-    from training.sft import peak_rss_gb
+    from training.progress import peak_rss_gb
 
     return f"{peak_rss_gb():.2f} GB RSS (process peak)"
 

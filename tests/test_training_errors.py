@@ -41,7 +41,7 @@ big = bytearray(1_000_000_000)  # touched: resident
 for i in range(0, len(big), 4096):
     big[i] = 1
 del big
-child = "from training.sft import peak_rss_gb; import resource; "
+child = "from training.progress import peak_rss_gb; import resource; "
 child += "print(peak_rss_gb(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6)"
 print(subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True).stdout)
 """

@@ -26,9 +26,9 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from training.progress import progress_callback
 from training.sft import (
     OOM_ADVICE,
-    _memory_gb,
     copy_base_extras,
     install_stop_handler,
     is_oom,
@@ -272,70 +272,30 @@ def samples_of(trainer: Any, step: int, n: int = SAMPLES_PER_STEP) -> list[dict[
 
 
 def make_progress_callback(run_dir: Path, stop: dict[str, bool], max_minutes: float = 0.0) -> Any:
-    """A TrainerCallback writing metrics.jsonl, samples.jsonl and status.json; it ends the run after the step
-    in flight when a stop is requested or `max_minutes` have passed."""
-    from transformers import TrainerCallback
+    """The run's progress callback (training.progress) with GRPO's figures: reward mean and std, each reward term,
+    the other METRICS, completions per second; the newest completions go to samples.jsonl (once the callback's
+    `trainer` is set) and one line per logged step to the log."""
 
-    class ProgressCallback(TrainerCallback):
-        trainer: Any = None
+    def figures(logs: dict, state: Any, args: Any, elapsed: float) -> dict:
+        row = {k: logs.get(v) for k, v in METRICS.items()}
+        row |= {k.split("/")[1]: v for k, v in logs.items() if k.startswith("rewards/") and k.endswith("/mean")}
+        completions = args.per_device_train_batch_size * args.gradient_accumulation_steps * state.global_step
+        return row | {"completions": completions, "completions_per_s": round(completions / max(elapsed, 1e-9), 3)}
 
-        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            self.t0 = self.status_t = time.perf_counter()
-            write_status(
-                run_dir,
-                "stopping" if stop["requested"] else "running",
-                phase="training",
-                step=0,
-                total_steps=state.max_steps,
-            )
+    def report(callback: Any, row: dict) -> None:
+        if callback.trainer is not None:
+            with open(run_dir / "samples.jsonl", "a") as f:
+                for sample in samples_of(callback.trainer, row["step"]):
+                    f.write(json.dumps(sample, ensure_ascii=False) + "\n")
+        terms = " ".join(f"{k} {row[k]:.2f}" for k in ("correct", "format", "length", "repetition") if k in row)
+        print(
+            f"[grpo] step {row['step']}/{row['total_steps']} reward {row['reward']:.3f}±{row['reward_std'] or 0:.3f} "
+            f"({terms}) zero-std {row['frac_reward_zero_std'] or 0:.2f} len {row['completion_length'] or 0:.0f} "
+            f"eta {row['eta_s']:.0f}s",
+            flush=True,
+        )
 
-        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            if max_minutes and time.perf_counter() - self.t0 > 60 * max_minutes:
-                stop["time_limit"] = True
-            if stop["requested"] or stop.get("time_limit"):
-                control.should_training_stop = True
-
-        def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any) -> None:
-            if not logs or "reward" not in logs:
-                return
-            now = time.perf_counter()
-            elapsed, step = now - self.t0, state.global_step
-            gpu, rss = _memory_gb()
-            row = {"step": step, "total_steps": state.max_steps, "epoch": round(state.epoch or 0.0, 4)}
-            row |= {k: logs.get(v) for k, v in METRICS.items()}
-            row |= {k.split("/")[1]: v for k, v in logs.items() if k.startswith("rewards/") and k.endswith("/mean")}
-            completions = args.per_device_train_batch_size * args.gradient_accumulation_steps * step
-            eta = elapsed / max(step, 1) * (state.max_steps - step)
-            if max_minutes:
-                eta = min(eta, max(60 * max_minutes - elapsed, 0))
-            row |= {
-                "completions": completions,
-                "completions_per_s": round(completions / max(elapsed, 1e-9), 3),
-                "elapsed_s": round(elapsed, 3),
-                "eta_s": round(eta, 1),
-                "gpu_mem_gb": gpu,
-                "rss_gb": round(rss, 3),
-                "time": time.time(),
-            }
-            with open(run_dir / "metrics.jsonl", "a") as f:
-                f.write(json.dumps(row) + "\n")
-            if self.trainer is not None:
-                with open(run_dir / "samples.jsonl", "a") as f:
-                    for sample in samples_of(self.trainer, step):
-                        f.write(json.dumps(sample, ensure_ascii=False) + "\n")
-            terms = " ".join(f"{k} {row[k]:.2f}" for k in ("correct", "format", "length", "repetition") if k in row)
-            print(
-                f"[grpo] step {step}/{state.max_steps} reward {row['reward']:.3f}±{row['reward_std'] or 0:.3f} "
-                f"({terms}) zero-std {row['frac_reward_zero_std'] or 0:.2f} len {row['completion_length'] or 0:.0f} "
-                f"eta {row['eta_s']:.0f}s",
-                flush=True,
-            )
-            if now - self.status_t >= 1.0:
-                self.status_t = now
-                state_name = "stopping" if stop["requested"] else "running"
-                write_status(run_dir, state_name, step=step, total_steps=state.max_steps)
-
-    return ProgressCallback()
+    return progress_callback(run_dir, stop, max_minutes, "reward", figures, report)
 
 
 CARD = """---

@@ -24,6 +24,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from training.progress import progress_callback
 from training.sft_config import ConfigError, SFTConfig, load_config, save_config
 from training.status import write_status
 
@@ -222,93 +223,31 @@ def build_trainer(cfg: SFTConfig, callbacks: list[Any] | None = None) -> Any:
     return trainer
 
 
-def _memory_gb() -> tuple[float | None, float]:
-    """(peak GPU memory allocated, peak RSS of this process) in GB."""
-    import torch
-
-    gpu = torch.cuda.max_memory_allocated() / 1e9 if torch.cuda.is_available() else None
-    return gpu, peak_rss_gb()
-
-
-def peak_rss_gb() -> float:
-    """This process's own peak resident memory in GB. Linux's VmHWM belongs to the process's current memory map, so
-    it starts afresh at exec; getrusage's ru_maxrss carries the launching parent's peak over into a child (used only
-    where /proc is missing)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1e6  # kB
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # KiB on Linux
-
-
 def make_progress_callback(run_dir: Path, stop: dict[str, bool], max_minutes: float = 0.0) -> Any:
-    """A TrainerCallback writing metrics.jsonl and status.json; it ends the run after the step in flight when
-    `stop["requested"]` or `max_minutes` have passed."""
-    from transformers import TrainerCallback
+    """The run's progress callback (training.progress) with SFT's figures: loss, learning rate, gradient norm and
+    tokens per second since the last row; one line per logged step in the log."""
+    last = {"t": 0.0, "tokens": 0}
 
-    class ProgressCallback(TrainerCallback):
-        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            self.t0 = self.t_last = self.status_t = time.perf_counter()
-            self.tokens_last = state.num_input_tokens_seen
-            if state.is_world_process_zero:
-                write_status(
-                    run_dir,
-                    "stopping" if stop["requested"] else "running",
-                    phase="training",
-                    step=state.global_step,
-                    total_steps=state.max_steps,
-                )
+    def figures(logs: dict, state: Any, args: Any, elapsed: float) -> dict:
+        tokens = state.num_input_tokens_seen
+        rate = (tokens - last["tokens"]) / max(elapsed - last["t"], 1e-9)
+        last.update(t=elapsed, tokens=tokens)
+        return {
+            "loss": logs["loss"],
+            "learning_rate": logs.get("learning_rate"),
+            "grad_norm": logs.get("grad_norm"),
+            "tokens": tokens,
+            "tokens_per_s": rate,
+        }
 
-        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            if max_minutes and time.perf_counter() - self.t0 > 60 * max_minutes:
-                stop["time_limit"] = True
-            if stop["requested"] or stop.get("time_limit"):
-                control.should_training_stop = True
+    def report(callback: Any, row: dict) -> None:
+        print(
+            f"[sft] step {row['step']}/{row['total_steps']} loss {row['loss']:.4f} lr {row['learning_rate']:.2e} "
+            f"{row['tokens_per_s']:.0f} tok/s eta {row['eta_s']:.0f}s",
+            flush=True,
+        )
 
-        def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any) -> None:
-            if not logs or "loss" not in logs or not state.is_world_process_zero:
-                return
-            now = time.perf_counter()
-            elapsed, step = now - self.t0, state.global_step
-            tokens = state.num_input_tokens_seen
-            eta = elapsed / max(step, 1) * (state.max_steps - step)
-            if max_minutes:
-                eta = min(eta, max(60 * max_minutes - elapsed, 0))
-            gpu, rss = _memory_gb()
-            row = {
-                "step": step,
-                "total_steps": state.max_steps,
-                "epoch": round(state.epoch or 0.0, 4),
-                "loss": logs["loss"],
-                "learning_rate": logs.get("learning_rate"),
-                "grad_norm": logs.get("grad_norm"),
-                "tokens": tokens,
-                "tokens_per_s": (tokens - self.tokens_last) / max(now - self.t_last, 1e-9),
-                "elapsed_s": round(elapsed, 3),
-                "eta_s": round(eta, 1),
-                "gpu_mem_gb": gpu,
-                "rss_gb": round(rss, 3),
-                "time": time.time(),
-            }
-            self.t_last, self.tokens_last = now, tokens
-            with open(run_dir / "metrics.jsonl", "a") as f:
-                f.write(json.dumps(row) + "\n")
-            print(
-                f"[sft] step {step}/{state.max_steps} loss {row['loss']:.4f} lr {row['learning_rate']:.2e} "
-                f"{row['tokens_per_s']:.0f} tok/s eta {row['eta_s']:.0f}s",
-                flush=True,
-            )
-            if now - self.status_t >= 1.0:  # status.json is for humans: once a second is plenty
-                self.status_t = now
-                state_name = "stopping" if stop["requested"] else "running"
-                write_status(run_dir, state_name, step=step, total_steps=state.max_steps)
-
-    return ProgressCallback()
+    return progress_callback(run_dir, stop, max_minutes, "loss", figures, report)
 
 
 CARD = """---
