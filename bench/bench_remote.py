@@ -1,10 +1,11 @@
 """The same evaluation through the local engine and through a vLLM server on this machine (a script, not a test).
 
     python bench/bench_remote.py [--server http://127.0.0.1:PORT/v1] [--family maze] [--puzzles 50] [--samples 8]
-        [--budgets 0,unlimited] [--temperature 0.8] [--threads K]
+        [--budgets 0,unlimited] [--temperature 0.8] [--threads K] [--vllm-args "--stream-interval 8"]
 
-Without --server it starts vLLM (scripts/vllm_server.py, the tiny reasoner on a free loopback port) and stops it
-at the end. Two runs on each backend, one after the other: a sampled run (--samples per puzzle at --temperature:
+Without --server it starts vLLM (scripts/vllm_server.py, the tiny reasoner on a free loopback port, with
+--vllm-args added to its command line; VLLM_CPU_NUM_OF_RESERVED_CPU in the environment reaches it) and stops it at
+the end. Two runs on each backend, one after the other: a sampled run (--samples per puzzle at --temperature:
 throughput, tokens/s and wall time, and the remote/local ratio) and a greedy run (temperature 0: the accuracy
 tables must be identical). Goal: remote throughput ≥ 1.5× the local engine's on the same CPU.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -47,6 +49,7 @@ def main() -> int:
     ap.add_argument("--budgets", default="0,unlimited")
     ap.add_argument("--temperature", type=float, default=0.8)
     ap.add_argument("--threads", type=int, default=None, help="torch threads of the local engine")
+    ap.add_argument("--vllm-args", default="", help="more vLLM arguments for the server it starts")
     args = ap.parse_args()
 
     import torch
@@ -66,10 +69,15 @@ def main() -> int:
 
         vllm_server.ensure_venv()
         port = 8123
-        proc = vllm_server.start(port=port, log_path="/tmp/bench_remote_vllm.log")
+        extra = shlex.split(args.vllm_args)
+        proc = vllm_server.start(port=port, log_path="/tmp/bench_remote_vllm.log", extra_args=extra)
         t0 = time.perf_counter()
         url = vllm_server.wait_ready(port, proc)
-        print(f"vLLM ready in {time.perf_counter() - t0:.0f} s at {url}")
+        reserved = os.environ.get("VLLM_CPU_NUM_OF_RESERVED_CPU", "vLLM's default")
+        print(
+            f"vLLM ready in {time.perf_counter() - t0:.0f} s at {url} (extra args: {extra or 'none'}; CPUs "
+            f"reserved for its scheduler: {reserved}; {os.cpu_count()} CPUs here)"
+        )
     try:
         local = Engine(load_model("tiny", device="cpu", offline=True))
         remote = RemoteBackend(url)

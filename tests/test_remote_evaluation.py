@@ -1,6 +1,6 @@
 """Evaluation on a real vLLM server: the CLI with --server, seeded samples that repeat, batches in flight at once,
-and a server killed mid-run (a clear error, retries counted, the partial results kept). The kill test comes last:
-the next test that needs the server starts it again."""
+Stop aborting the requests in flight on the server, and a server killed mid-run (a clear error, retries counted,
+the partial results kept). The kill test comes last: the next test that needs the server starts it again."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import json
 import subprocess
 import sys
 import threading
+import time
 
+import httpx
 import pytest
 from vllm_fixture import ROOT, vllm_server, vllm_url  # noqa: F401 - fixtures
 
@@ -66,6 +68,55 @@ def test_seeded_samples_repeat_with_batches_in_flight(vllm_url):  # noqa: F811
     ]
     assert len({r["answer"] for r in first.records}) > 1, "sampled answers differ between samples"
     assert all(r["thinking_tokens"] == 64 or not r["budget_reached"] for r in first.records)
+
+
+def metrics(url: str) -> dict[str, float]:
+    """The server's requests running now and finished so far (stopped or at their length; an aborted request is
+    not counted as finished), from one read of its Prometheus /metrics."""
+    text = httpx.get(url.removesuffix("/v1") + "/metrics", timeout=30).text
+
+    def total(name: str) -> float:
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{"))
+
+    return {"running": total("vllm:num_requests_running"), "finished": total("vllm:request_success_total")}
+
+
+def test_stop_aborts_the_requests_in_flight_and_keeps_whole_batches(vllm_url):  # noqa: F811
+    backend = RemoteBackend(vllm_url)
+    backend.load()
+    config = EvalConfig(family="maze", puzzles=32, samples=4, budgets=[None], temperature=0.8, seed=2, batch_rows=8)
+    stop, first_batch, ended = threading.Event(), threading.Event(), threading.Event()
+    seen: list[dict[str, float]] = []
+
+    def watch() -> None:  # Stop while a batch's worth of requests runs on the server, once a batch is in
+        while not (stop.is_set() or ended.is_set()):
+            seen.append(metrics(vllm_url))
+            if first_batch.is_set() and seen[-1]["running"] >= 8:
+                stop.set()
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    ev = Evaluation(backend, config, stop=stop, save=False)
+    progress = []
+    for line in ev.steps():
+        progress.append(line)
+        first_batch.set()
+    ended.set()
+    watcher.join(timeout=60)
+    assert progress[0] == "budget unlimited: 2/32 puzzles", "progress after each batch"
+    peak = max(m["running"] for m in seen)
+    assert 8 < peak <= backend.max_in_flight, "the requests of several batches run on the server at once"
+    assert ev.stopped and not backend.busy
+    assert 8 <= len(ev.records) < 128 and len(ev.records) % 8 == 0, "whole batches only"
+    for _ in range(120):  # the closed streams reach the server's engine as aborts
+        after = metrics(vllm_url)
+        if after["running"] == 0:
+            break
+        time.sleep(0.5)
+    at_stop = seen[-1]
+    assert after["running"] == 0
+    assert after["finished"] - at_stop["finished"] < at_stop["running"], "the requests in flight were aborted"
 
 
 def test_a_server_killed_mid_evaluation_gives_a_clear_error_and_keeps_what_was_done(vllm_server, tmp_path):  # noqa: F811
