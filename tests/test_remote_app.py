@@ -117,6 +117,9 @@ def test_the_remote_app_in_a_browser(browser, remote_app, artifacts, width):
         page.locator("#chatbot .thought-group .content .message-content").first.wait_for(timeout=10_000)
         page.screenshot(path=str(artifacts / f"remote_chat_{width}.png"), full_page=True)
         if width == 1280:  # the picker lists what the server serves; another model is refused, saying so
+            assert "a model the server serves" in page.locator("#model-picker").inner_text()
+            quant = page.get_by_text("Quantization (auto: 4-bit on GPU)", exact=True)
+            assert quant.count() == 0 or not quant.first.is_visible()  # the server quantizes its own models
             page.locator("#model-picker input").click()
             options = [o.inner_text() for o in page.get_by_role("option").all()]
             assert options == [next(o for o in options if "tiny-reasoner" in o)] and "loaded" in options[0], options

@@ -33,6 +33,7 @@ from playground.ui.widgets import (
     THINK_MAX,
     budget_slider,
     escape_markup,
+    model_choice_hint,
     read_budgets,
     read_seed,
 )
@@ -124,10 +125,15 @@ def build_chat_tab(state: AppState) -> OnShow:
                     chat_model.picker_choices(info.name if info else None, state.offline, state.served_names()),
                     value=info.name if info else "tiny",
                     allow_custom_value=True,
-                    label="Model (a preset)" if state.demo_mode else "Model (preset, hub id or local folder)",
+                    label=f"Model ({model_choice_hint(state.demo_mode, state.served_names() is not None)})",
                     elem_id="model-picker",
                 )
-                quant = gr.Radio(list(QUANTS), value=state.quant, label="Quantization (auto: 4-bit on GPU)")
+                quant = gr.Radio(
+                    list(QUANTS),
+                    value=state.quant,
+                    label="Quantization (auto: 4-bit on GPU)",
+                    visible=state.served_names() is None,  # a server quantizes its own models
+                )
                 load = gr.Button("Load", elem_id="load")
             with gr.Accordion("Thinking budget", open=True):
                 effort = gr.Radio(

@@ -34,7 +34,15 @@ from playground.ui.queue_info import enqueued_at, waiting
 from playground.ui.share_wiring import copy_link
 from playground.ui.state import AppState, OnShow
 from playground.ui.verdict import IDLE_HTML, RUNNING_HTML, current_model_line, error_html, verdict_html
-from playground.ui.widgets import ANSWER_MAX, MODES, THINK_MAX, budget_slider, code_markup, escape_markup
+from playground.ui.widgets import (
+    ANSWER_MAX,
+    MODES,
+    THINK_MAX,
+    budget_slider,
+    code_markup,
+    escape_markup,
+    model_choice_hint,
+)
 
 DEFAULT_FAMILY = "maze"
 # seconds between two redraws of the panels: each redraws both chats, and a busy browser must keep up with them
@@ -92,9 +100,8 @@ def _panel(name: str, think: int, state: AppState) -> PanelWidgets:
                 [CURRENT, *(state.served_names() or choices())],
                 value=CURRENT,
                 allow_custom_value=True,
-                label="Model ('current' = the one you loaded in Chat; or a preset)"
-                if state.demo_mode
-                else "Model ('current' = the one you loaded in Chat; or a hub id / folder)",
+                label="Model ('current' = the one you loaded in Chat; or "
+                f"{model_choice_hint(state.demo_mode, state.served_names() is not None)})",
                 scale=3,
                 elem_id=f"model-{key}",
             )

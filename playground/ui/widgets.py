@@ -58,3 +58,11 @@ def code_markup(text: object) -> str:
     """`text` in code type (a model name, a path) wherever Gradio renders markup: an HTML code element, since a
     Markdown code span would show the escaped characters as references."""
     return f"<code>{escape_markup(text)}</code>"
+
+
+def model_choice_hint(demo: bool, served: bool) -> str:
+    """What a model picker takes here: the server's models (a remote backend), the presets (a shared demo), or any
+    preset, hub id or local folder."""
+    if served:
+        return "a model the server serves"
+    return "a preset" if demo else "a preset, hub id or local folder"
