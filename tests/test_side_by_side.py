@@ -121,8 +121,14 @@ def test_bad_settings_and_missing_models_fail_clearly(pool):
         next(race(pool, instance, PanelConfig(), PanelConfig(think_budget=-5)))
     with pytest.raises(ValueError, match="Panel A: pick a model"):
         next(race(pool, instance, PanelConfig(model=" "), PanelConfig()))
-    with pytest.raises(ModelLoadError, match="no-such/model"):
-        list(race(pool, instance, PanelConfig(), PanelConfig(model="no-such/model")))
+    # a model that cannot be loaded ends its own panel with the reason; the other panel races on and is judged
+    final = list(race(pool, instance, PanelConfig(think_budget=8, temperature=0), PanelConfig(model="no-such/model")))
+    a, b = final[-1].panels["A"], final[-1].panels["B"]
+    assert b.finished and b.result is None and "no-such/model" in b.error and "Loading" not in b.status
+    assert a.finished and a.error is None and a.result is not None and a.result.verdict is not None
+    assert any("Panel B" in n and "no-such/model" in n for u in final for n in u.notices)
+    both = list(race(pool, instance, PanelConfig(model="no-such/model"), PanelConfig(model="no-such/model")))
+    assert all(p.finished and "no-such/model" in p.error for p in both[-1].panels.values())
     with pytest.raises(ModelLoadError, match="not a PEFT adapter folder"):
         pool.engine_for(PanelConfig(adapter="/nonexistent/adapter"))
     assert not pool.cache.peek(pool.current).busy

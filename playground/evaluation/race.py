@@ -22,6 +22,7 @@ from playground.generation.engine import Engine
 from playground.generation.pool import CURRENT, VisitorPool
 from playground.generation.request import GenerationRequest, GenerationStats
 from playground.models.adapters import adapted_name
+from playground.models.loading import ModelLoadError
 from playground.puzzles import Instance, Verdict, get_family
 
 PANELS = ("A", "B")
@@ -137,8 +138,8 @@ def race(
     """Run panels A and B on `instance` at once, yielding a snapshot of both whenever either changes (at most
     one per `min_interval` seconds: a small model makes hundreds of tokens a second, more than a browser redraws).
 
-    Raises ValueError (bad settings) or ModelLoadError (a model that cannot be loaded) before anything runs.
-    Closing the generator early stops both panels.
+    Raises ValueError (bad settings) before anything runs. A panel whose model cannot be loaded ends with that
+    error and the other panel runs on. Closing the generator early stops both panels.
     """
     configs = {"A": a, "B": b}
     for name, config in configs.items():
@@ -159,11 +160,17 @@ def race(
                 what = adapted_name(model, config.adapter) if config.adapter else model
                 panels[name].status = f"Loading {what}…"
                 yield RaceUpdate(_snapshot(panels), {name})
-            engines[name] = pool.engine_for(config)
+            try:
+                engines[name] = pool.engine_for(config)
+            except ModelLoadError as err:  # this panel shows why; the other one races alone
+                notices = _apply(panels[name], err) + _apply(panels[name], _FINISHED)
+                yield RaceUpdate(_snapshot(panels), {name}, notices)
+                continue
             info = engines[name].describe()
             panels[name].model = info.name if info else config.model
             panels[name].status = "Starting…"
-        yield from _stream(instance, configs, engines, panels, stop, min_interval)
+        if engines:
+            yield from _stream(instance, configs, engines, panels, stop, min_interval)
     finally:
         for engine in engines.values():
             pool.done_with(engine)
@@ -181,11 +188,11 @@ def _stream(
     out: queue.Queue = queue.Queue()
     threads = [
         threading.Thread(target=_run_panel, args=(n, engines[n], configs[n], instance, stop, out), daemon=True)
-        for n in PANELS
+        for n in engines
     ]
     for thread in threads:
         thread.start()
-    yield RaceUpdate(_snapshot(panels), set(PANELS))
+    yield RaceUpdate(_snapshot(panels), set(engines))
     last = time.monotonic()
     try:
         while not all(p.finished for p in panels.values()):
