@@ -254,3 +254,11 @@ def test_a_reply_without_an_answer_says_why(engine):
     request = GenerationRequest(messages=[], think_budget=4, answer_budget=0, temperature=0)
     final = list(stream_turn(engine, history, request))[-1].history
     assert final[-1]["content"] == "*(no answer: the answer budget is 0)*"
+
+
+def test_a_missing_folder_is_named_as_one_and_a_missing_hub_id_as_offline(tmp_path):
+    for path in (str(tmp_path / "no-such-model"), "./no-such-model", "~/no-such-model"):
+        with pytest.raises(ModelLoadError, match="no such folder on this machine"):
+            load_model(path, device="cpu", offline=True, fallback=False)
+    with pytest.raises(ModelLoadError, match="hub is unreachable"):
+        load_model("someone/no-such-model", device="cpu", offline=True, fallback=False)

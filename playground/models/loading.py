@@ -291,6 +291,8 @@ def _load(
         model = AutoModelForCausalLM.from_pretrained(str(source), trust_remote_code=False, **kwargs)
     except OSError as err:
         where = "the hub is unreachable (offline) and it is not in the local cache" if local_only else str(err)
+        if str(source).startswith(("/", ".", "~")):  # a path, never a hub id: say what is wrong with it
+            where = "there is no such folder on this machine"
         raise ModelLoadError(f"Could not load {name!r}: {where}.") from err
     except (ValueError, ImportError, RuntimeError, TypeError, KeyError, AttributeError) as err:
         if "trust_remote_code" in str(err):
