@@ -78,3 +78,17 @@ def test_what_follows_the_loaded_model(engine):
     assert chat_model.budget_note(THINK_MAX, THINK_MAX) == "= unlimited"
     assert "quantization: none (fp32)" in chat_model.banner_markdown(info)
     assert chat_model.where("tiny", offline=True) == "embedded"
+
+
+def test_a_notice_is_surfaced_once_in_a_turn(engine):
+    from playground.generation.chat_session import stream_turn
+    from playground.generation.request import GenerationRequest
+
+    long_wrapup = "Time is up, so I stop thinking here and write down the best answer I have. " * 3
+    req = GenerationRequest(
+        messages=[], temperature=0, think_budget=8, answer_budget=8, budget_mode="wrapup", wrapup_text=long_wrapup
+    )
+    updates = list(stream_turn(engine, [user_message("Is 91 prime?")], req))
+    notices = [n for u in updates for n in u.notices]
+    assert len([n for n in notices if "wrap-up sentence" in n]) == 1, notices
+    assert updates[-1].done is not None

@@ -145,7 +145,8 @@ def finalize_pending(history: list[Message]) -> list[Message]:
 
 @dataclass
 class TurnUpdate:
-    """What the UI shows after each event: the whole history, the figures line, and notices to surface."""
+    """What the UI shows after each event: the whole history, the figures line, and the notices that arrived with
+    this event (each notice is in one update only)."""
 
     history: list[Message]
     stats: str = ""
@@ -177,7 +178,6 @@ def stream_turn(
     request = replace(request, messages=history_to_messages(history))
     thought: Message | None = None
     answer: Message | None = None
-    notices: list[str] = []
     budget = request.think_budget
     start = time.monotonic()
     first_token: float | None = None
@@ -187,8 +187,7 @@ def stream_turn(
         now = time.monotonic() - start
         if first_token is None and isinstance(event, ThinkingDelta | AnswerDelta):
             first_token = now
-        if isinstance(event, Notice):
-            notices.append(event.text)
+        if isinstance(event, Notice):  # surfaced once, with the update that brings it
             # a titled message is shown but never fed back into the prompt
             history.append(
                 {"role": "assistant", "content": "", "metadata": {"title": f"⚠️ {event.text}", "status": "done"}}
@@ -252,6 +251,5 @@ def stream_turn(
             yield TurnUpdate(
                 finalize_pending(history),
                 stats=stats_line(event.stats, budget, first_token),
-                notices=notices,
                 done=event.stats,
             )
