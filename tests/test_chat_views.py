@@ -92,3 +92,14 @@ def test_a_notice_is_surfaced_once_in_a_turn(engine):
     notices = [n for u in updates for n in u.notices]
     assert len([n for n in notices if "wrap-up sentence" in n]) == 1, notices
     assert updates[-1].done is not None
+
+
+def test_an_extend_minimum_above_the_budget_is_said_and_kept_within_it():
+    from playground.ui.widgets import min_think_note, read_budgets
+
+    values = {"think_budget": 16, "answer_budget": 64, "min_think": 200, "budget_mode": "extend"}
+    assert read_budgets(values)["min_think"] == 16
+    assert "200 tokens" in min_think_note(values) and "(16)" in min_think_note(values)
+    assert min_think_note(values | {"budget_mode": "hard"}) is None  # the minimum means nothing there
+    assert min_think_note(values | {"min_think": 16}) is None
+    assert min_think_note(values | {"think_budget": THINK_MAX}) is None  # unlimited: any minimum fits

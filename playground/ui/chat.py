@@ -11,19 +11,19 @@ line stops it as soon as it starts. The conversation is kept in the browser (it 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import gradio as gr
 
 from playground.generation.chat_session import finalize_pending, stream_turn, user_message
-from playground.generation.request import DEFAULT_WRAPUP, GenerationRequest
+from playground.generation.request import DEFAULT_WRAPUP
 from playground.models.loading import QUANTS, ModelLoadError
 from playground.models.presets import recommended_temperature
 from playground.ui import chat_model
 from playground.ui.answer_view import render_answer
 from playground.ui.chat_export import export_files
+from playground.ui.chat_settings import chat_request, stream_interval
 from playground.ui.chat_versions import VersionNav, drop_reply, last_user_index
-from playground.ui.limits import CHAT_CONCURRENCY, Limits
+from playground.ui.limits import CHAT_CONCURRENCY
 from playground.ui.queue_info import enqueued_at, waiting
 from playground.ui.share_wiring import copy_link
 from playground.ui.state import AppState, OnShow, Visitor
@@ -33,19 +33,9 @@ from playground.ui.widgets import (
     THINK_MAX,
     budget_slider,
     escape_markup,
+    min_think_note,
     model_choice_hint,
-    read_budgets,
-    read_seed,
 )
-
-STREAM_INTERVAL_S = 0.2  # at most five page updates a second: each one re-renders the whole conversation
-STREAM_CHARS_PER_S = 40_000  # and fewer as it grows, so a long thought does not keep the browser busy
-
-
-def stream_interval(history: list) -> float:
-    """Seconds between two streamed page updates for a conversation this long."""
-    return max(STREAM_INTERVAL_S, sum(len(str(m.get("content", ""))) for m in history) / STREAM_CHARS_PER_S)
-
 
 BUSY = "A reply is still being generated (or waiting in line): press Stop or wait. Your message is kept in the box."
 STOPPED_BEFORE_START = "Stopped before the reply started."
@@ -59,24 +49,6 @@ GREEDY_REPEATS = (
 def model_banner(visitor: Visitor) -> str:
     """Markdown describing the visitor's model (and anything they must know about it, their last Load's error too)."""
     return chat_model.banner_markdown(visitor.info, visitor.notices)
-
-
-def chat_request(values: dict[str, Any], limits: Limits) -> GenerationRequest:
-    """The settings widgets' values (keyed by GenerationRequest field) → a request; the messages come from the
-    history. ValueError for a bad seed or a budget over the limits."""
-    budgets = read_budgets(values)
-    limits.check_budgets(budgets["think_budget"], budgets["answer_budget"])
-    return GenerationRequest(
-        messages=[],
-        system_prompt=values["system_prompt"] or "",
-        temperature=float(values["temperature"]),
-        top_p=float(values["top_p"]),
-        top_k=int(values["top_k"]),
-        seed=read_seed(values["seed"]),
-        budget_mode=values["budget_mode"],
-        wrapup_text=values["wrapup_text"] or "",
-        **budgets,
-    )
 
 
 def build_chat_tab(state: AppState) -> OnShow:
@@ -198,6 +170,8 @@ def build_chat_tab(state: AppState) -> OnShow:
         visitor_now = state.visitor_of(values["visitor"])
         try:
             req = chat_request(values, limits)
+            if note := min_think_note(values):
+                gr.Info(note)
             if stop_event.is_set():  # Stop was pressed while the message waited in line
                 yield finalize_pending(history), STOPPED_BEFORE_START
                 return

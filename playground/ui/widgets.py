@@ -39,6 +39,18 @@ def read_budgets(values: dict[str, Any]) -> dict[str, int | None]:
     return out
 
 
+def min_think_note(values: dict[str, Any]) -> str | None:
+    """In s1 extend mode, the note for a minimum thinking above the thinking budget (the thought then ends at the
+    budget, as `read_budgets` keeps the minimum within it); None otherwise."""
+    think, least = slider_budget(values["think_budget"], THINK_MAX), int(values.get("min_think") or 0)
+    if values.get("budget_mode") != "extend" or think is None or least <= think:
+        return None
+    return (
+        f"The minimum thinking ({least:,} tokens) is above the thinking budget ({think:,}): the thought ends at the "
+        "budget."
+    )
+
+
 def read_seed(value: float | None, what: str = "seed") -> int | None:
     """A seed box → a seed, or None for a fresh random one (-1 or empty); ValueError for anything else."""
     if value is None or value == -1:
