@@ -44,8 +44,9 @@ class Limits:
         ev = self.evaluation
         return (
             f"**Shared demo:** thinking ≤ {self.think_budget:,} tokens, answers ≤ {self.answer_budget:,} tokens; "
-            f"evaluations ≤ {ev.puzzles} puzzles × {ev.samples} samples × {ev.budgets} budgets × {ev.levels} levels "
-            f"({ev.generations:,} answers); preset models only; training is off."
+            f"an evaluation makes at most {ev.generations:,} answers (budgets × levels × puzzles × samples), with at "
+            f"most {ev.budgets} budgets, {ev.levels} levels, {ev.puzzles} puzzles per level and {ev.samples} samples "
+            "per puzzle; preset models only; training is off."
         )
 
     def check_budgets(self, think: int | None, answer: int | None, where: str = "") -> None:
