@@ -78,8 +78,8 @@ def launched_app(tmp_path_factory, model: str, *options: str):
     checks that its log holds no traceback."""
     import subprocess
     import sys
-    import time
-    import urllib.request
+
+    from ui_helpers import wait_until_serving
 
     port = _free_port()
     log = tmp_path_factory.mktemp("app") / "app.log"
@@ -98,18 +98,7 @@ def launched_app(tmp_path_factory, model: str, *options: str):
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app exited early:\n{log.read_text()}")
-        try:
-            if urllib.request.urlopen(url, timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError(f"app did not answer within 120 s:\n{log.read_text()}")
+    wait_until_serving(proc, url, log)
     yield url
     proc.terminate()
     try:

@@ -190,9 +190,19 @@ def test_race_api_reports_a_missing_model_without_crashing(app_url):
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    result = client.predict(family="sat", level=1, puzzle_seed=1, b_model="no-such/model", api_name="/race")
+    result = client.predict(
+        family="sat",
+        level=1,
+        puzzle_seed=1,
+        a_think_budget=8,
+        a_answer_budget=16,
+        b_model="no-such/model",
+        api_name="/race",
+    )
     verdict_a, verdict_b = result[3], result[7]
-    assert "No verdict" in verdict_a and "no-such/model" in verdict_b  # nothing ran, the reason is shown
+    # panel B shows why it could not run; panel A raced on and was judged
+    assert "No verdict" in verdict_b and "no-such/model" in verdict_b
+    assert "verdict-" in verdict_a and "No verdict" not in verdict_a
     # the app still serves races afterwards
     ok = client.predict(
         family="sat",

@@ -1,10 +1,12 @@
-"""Small helpers shared by the UI tests: Playwright steps, and the Chat tab's settings and the race endpoint as a
-`gradio_client` session calls them."""
+"""Small helpers shared by the UI tests: waiting for a launched app, Playwright steps, and the Chat tab's settings
+and the race endpoint as a `gradio_client` session calls them."""
 
 from __future__ import annotations
 
 import html
 import re
+import time
+import urllib.request
 
 CHAT_SETTINGS = dict(  # the /chat endpoint's settings: greedy, hard budget cut, no system prompt
     history=[],
@@ -71,3 +73,19 @@ def open_tab(page, name: str, ready: str, tries: int = 5) -> None:
             continue
     page.get_by_role("tab", name=name).click()
     expect(page.locator(ready)).to_be_visible(timeout=30_000)
+
+
+def wait_until_serving(proc, url: str, log, seconds: float = 120) -> None:
+    """Wait until the app process `proc` answers `url` with HTTP 200; RuntimeError with its `log` (a Path) when it
+    exits first or does not answer within `seconds` (then it is killed)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"app exited early:\n{log.read_text()}")
+        try:
+            if urllib.request.urlopen(url, timeout=2).status == 200:
+                return
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError(f"app did not answer within {seconds:.0f} s:\n{log.read_text()}")

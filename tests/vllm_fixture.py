@@ -16,8 +16,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -26,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import vllm_server as vllm_script  # noqa: E402
+from ui_helpers import wait_until_serving  # noqa: E402
 
 TINY = str(ROOT / "assets" / "tiny-reasoner")
 PLAIN_API_KEY = "plain-server-key"
@@ -133,18 +132,7 @@ def launched_remote_app(tmp_path: Path, server_url: str):
     with open(log, "w") as fh:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app exited early:\n{log.read_text()}")
-        try:
-            if urllib.request.urlopen(url, timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError(f"app did not answer within 120 s:\n{log.read_text()}")
+    wait_until_serving(proc, url, log)
     try:
         yield url
     finally:

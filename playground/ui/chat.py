@@ -68,7 +68,12 @@ def build_chat_tab(state: AppState) -> OnShow:
         with gr.Column(scale=3):
             banner = gr.Markdown(model_banner(first), elem_id="model-banner")
             chatbot = gr.Chatbot(
-                label="Conversation", height=540, elem_id="chatbot", allow_tags=False, buttons=["copy", "copy_all"]
+                label="Conversation",
+                show_label=False,
+                height=540,
+                elem_id="chatbot",
+                allow_tags=False,
+                buttons=["copy", "copy_all"],
             )
             nav = VersionNav.build()
             stats = gr.Markdown("", elem_id="chat-stats")
