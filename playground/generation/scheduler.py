@@ -78,9 +78,9 @@ class Row:
         if self._worker is not None:
             self._worker.join()
 
-    def advance(self, logits: torch.Tensor) -> bool:
-        """Pick, record and stream the next token from this row's float32 logits [1, vocab]; False once it ends."""
-        ids = torch.tensor([[self.last]], device=logits.device)
+    def advance(self, ids: torch.Tensor, logits: torch.Tensor) -> bool:
+        """Pick, record and stream the next token from this row's float32 logits [1, vocab], given its last id as
+        [[id]]; False once the row ends."""
         for processor in self.processors:
             logits = processor(ids, logits)
         token = int(logits[0].argmax())
@@ -175,7 +175,7 @@ class _Batch:
         )
         self.positions = self.positions + 1
         logits = out.logits[:, -1, :].to(dtype=torch.float32, copy=True)
-        return [i for i, row in enumerate(self.rows) if row.advance(logits[i : i + 1])]
+        return [i for i, row in enumerate(self.rows) if row.advance(ids[i : i + 1], logits[i : i + 1])]
 
 
 def _pad_left(t: torch.Tensor, width: int, dim: int) -> torch.Tensor:
@@ -260,7 +260,7 @@ def _prefill(batch: _Batch, row: Row) -> bool:
         )
         row.last = row.ids[-1]
         row.streamer.put(ids[0].cpu())  # the prompt, which the streamer skips
-        if not row.advance(out.logits[:, -1, :].to(dtype=torch.float32, copy=True)):
+        if not row.advance(ids[:, -1:], out.logits[:, -1, :].to(dtype=torch.float32, copy=True)):
             return False
     except BaseException as err:  # this row alone fails
         row.error = err

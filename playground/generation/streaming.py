@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 
 import torch
-from transformers import StoppingCriteria, TextIteratorStreamer
+from transformers import StoppingCriteria
+from transformers.generation.streamers import BaseStreamer
 
 from playground.generation.thinking import TagTracker, ThinkTags
 
@@ -20,37 +22,73 @@ class StopOnEvent(StoppingCriteria):
         return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
-class CountingStreamer(TextIteratorStreamer):
-    """A TextIteratorStreamer that also counts thinking/answer tokens from the ids it receives, and hides special
-    tokens other than the think tags (which some tokenizers mark special).
+class CountingStreamer(BaseStreamer):
+    """Generated ids in, text and token counts out: transformers' streamer protocol (`put`, `end`) on the decoding
+    thread, an iterator on the reading thread.
 
-    Iterating it yields (text, thinking tokens so far, answer tokens so far)."""
+    `put` only queues the ids, so the decoding loop (which may serve several replies in one batch) spends no time on
+    text; the reader turns everything queued so far into text at once, counts thinking and answer tokens from the
+    ids, and hides special tokens other than the think tags (which some tokenizers mark special). Text is released
+    as soon as it is complete (not held back to a space), so a thought streams live even through runs of symbols;
+    only an incomplete character waits for its next token.
 
-    def __init__(self, tokenizer, tags: ThinkTags, prompt_opened: bool, hide: set[int]):
-        super().__init__(tokenizer, skip_prompt=True, timeout=600, skip_special_tokens=False)
+    Iterating it yields (text, thinking tokens so far, answer tokens so far); a reader that waits `timeout` seconds
+    for a token gets `queue.Empty`, as with `TextIteratorStreamer`."""
+
+    def __init__(self, tokenizer, tags: ThinkTags, prompt_opened: bool, hide: set[int], timeout: float = 600):
+        self.tokenizer = tokenizer
         self.tracker = TagTracker(tags, prompt_opened)
         self.hide = hide
-        self.generated = 0
+        self.timeout = timeout
+        self.generated = 0  # ids received, hidden ones included
+        self._queue: queue.SimpleQueue[list[int] | None] = queue.SimpleQueue()
+        self._prompt_pending = True  # the first put is the prompt, which is not streamed
+        self._cache: list[int] = []  # ids of the text not yet complete up to a newline
+        self._printed = 0  # characters of the cache's text already released
+        self._ended = False
 
     def put(self, value: torch.Tensor) -> None:
-        if self.skip_prompt and self.next_tokens_are_prompt:
-            super().put(value)
+        if self._prompt_pending:
+            self._prompt_pending = False
             return
         ids = value.reshape(-1).tolist()
         self.generated += len(ids)
-        for tok in ids:
-            self.tracker.feed(tok)
-        keep = [t for t in ids if t not in self.hide]
-        if keep:
-            super().put(torch.tensor(keep))
-            # The base class holds text back until a space; flush it at once (unless a character is incomplete) so
-            # the thought and its token count stream live even through long runs of symbols.
-            text = self.tokenizer.decode(self.token_cache, **self.decode_kwargs)
-            if len(text) > self.print_len and not text.endswith("\ufffd"):
-                self.on_finalized_text(text[self.print_len :])
-                self.print_len = len(text)
+        self._queue.put(ids)
 
-    def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
-        self.text_queue.put((text, self.tracker.think_tokens, self.tracker.answer_tokens), timeout=self.timeout)
-        if stream_end:
-            self.text_queue.put(self.stop_signal, timeout=self.timeout)
+    def end(self) -> None:
+        self._queue.put(None)
+
+    def __iter__(self) -> CountingStreamer:
+        return self
+
+    def __next__(self) -> tuple[str, int, int]:
+        while not self._ended:
+            batch = [self._queue.get(timeout=self.timeout)]
+            while batch[-1] is not None:  # everything queued meanwhile: one decode for all of it
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            for ids in batch:
+                if ids is None:
+                    self._ended = True
+                    break
+                for tok in ids:
+                    self.tracker.feed(tok)
+                self._cache += [t for t in ids if t not in self.hide]
+            text = self._release(final=self._ended)
+            if text:
+                return text, self.tracker.think_tokens, self.tracker.answer_tokens
+        raise StopIteration
+
+    def _release(self, final: bool) -> str:
+        """The cache's text not released yet; an incomplete last character waits unless the stream has ended."""
+        text = self.tokenizer.decode(self._cache, skip_special_tokens=False)
+        if text.endswith("\ufffd") and not final:
+            return ""
+        out = text[self._printed :]
+        if text.endswith("\n"):  # a finished line: decoding starts afresh, so it stays short
+            self._cache, self._printed = [], 0
+        else:
+            self._printed = len(text)
+        return out

@@ -217,6 +217,7 @@ class ThinkingBudgetProcessor(LogitsProcessor):
     def __init__(self, tags: ThinkTags, budget: Budget, prompt_opened: bool):
         self.tags, self.budget, self.prompt_opened = tags, budget, prompt_opened
         self.rows: list[_Row] | None = None
+        self._index: dict[tuple, torch.Tensor] = {}
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         if self.rows is None:
@@ -230,6 +231,14 @@ class ThinkingBudgetProcessor(LogitsProcessor):
                 scores[i] = torch.full_like(scores[i], float("-inf"))
                 scores[i, forced] = 0.0
         return scores
+
+    def _ban(self, logits: torch.Tensor, ids: list[int]) -> None:
+        """Set these ids' logits to -inf in place (their index tensors are made once: this runs at every token)."""
+        key = (tuple(ids), logits.device)
+        index = self._index.get(key)
+        if index is None:
+            index = self._index[key] = torch.tensor(ids, dtype=torch.long, device=logits.device)
+        logits.index_fill_(0, index, float("-inf"))
 
     def _decide(self, row: _Row, logits: torch.Tensor) -> int | None:
         """Return the token to force for this row, or None (possibly after banning some tokens in `logits`)."""
@@ -259,13 +268,13 @@ class ThinkingBudgetProcessor(LogitsProcessor):
                     row.extensions += 1
                     row.forced.extend(b.wait_ids)
                     return row.forced.popleft()
-                logits[enders] = float("-inf")
+                self._ban(logits, enders)
                 return None
-            logits[self.tags.eos_ids] = float("-inf")  # a reasoning model closes its thought before it stops
+            self._ban(logits, self.tags.eos_ids)  # a reasoning model closes its thought before it stops
             return None
         if b.answer is not None and tr.answer_tokens >= b.answer and self.tags.eos_ids:
             return self.tags.eos_ids[0]
         if tr.phase == "answer" and (tr.closed or b.think == 0):
             # after the thought (or with no thinking allowed) the think tags have no meaning: keep the answer clean
-            logits[[self.tags.open_ids[0], self.tags.close_ids[0]]] = float("-inf")
+            self._ban(logits, [self.tags.open_ids[0], self.tags.close_ids[0]])
         return None
