@@ -75,15 +75,35 @@ def _sampling(args: argparse.Namespace, preset) -> dict:
     return out
 
 
+def _request(args: argparse.Namespace, prompt: str, preset) -> GenerationRequest:
+    return GenerationRequest(
+        messages=[{"role": "user", "content": prompt}],
+        system_prompt=args.system,
+        seed=args.seed,
+        think_budget=args.think_budget,
+        budget_mode=args.budget_mode,
+        min_think=args.min_think,
+        wrapup_text=args.wrapup,
+        answer_budget=args.answer_budget,
+        **_sampling(args, preset),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.offline:
         os.environ["HF_HUB_OFFLINE"] = "1"
+    prompt = sys.stdin.buffer.read().decode("utf-8", "replace") if args.prompt == "-" else args.prompt
+    try:  # bad input is refused before any model loads
+        _request(args, prompt, None).validate()
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
     from playground.generation.engine import Engine
     from playground.generation.request import AnswerDelta, Done, Notice, ThinkingDelta, ThinkingDone
     from playground.models.loading import ModelLoadError
 
-    prompt = sys.stdin.buffer.read().decode("utf-8", "replace") if args.prompt == "-" else args.prompt
     try:
         if args.server:
             from playground.generation.remote import connect
@@ -99,17 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     except ModelLoadError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    request = GenerationRequest(
-        messages=[{"role": "user", "content": prompt}],
-        system_prompt=args.system,
-        seed=args.seed,
-        think_budget=args.think_budget,
-        budget_mode=args.budget_mode,
-        min_think=args.min_think,
-        wrapup_text=args.wrapup,
-        answer_budget=args.answer_budget,
-        **_sampling(args, info.preset),
-    )
+    request = _request(args, prompt, info.preset)
     for note in info.notices:
         print(f"note: {note}", file=sys.stderr)
     try:
