@@ -17,12 +17,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def tiny_app_url(launch_app):
-    with launch_app("tiny") as url:  # what `python app.py` loads on a machine without a GPU
-        yield url
-
-
 def test_chat_example_is_solved_by_the_shipped_reasoner(browser, tiny_app_url, artifacts):
     family, seed = TINY_EXAMPLES[0]
     inst = generate(family, 1, seed)

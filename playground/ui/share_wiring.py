@@ -122,7 +122,11 @@ def open_links(demo: gr.Blocks, tab_set: gr.Tabs, last_tab: Any, note: gr.Markdo
             tab: {"family": link.widgets["family"].value} for tab, link in by_tab.items() if "family" in link.widgets
         }
         view = read_link(dict(request.query_params), defaults)
-        out: dict = {tab_set: gr.Tabs(selected=view.tab or last or "chat"), last_tab: gr.skip(), opened: gr.skip()}
+        # the page opens on Chat: the tab changes only for a link or another last tab, so a visitor's click on a
+        # tab while the page loads is not undone for nothing
+        tab = view.tab or last or "chat"
+        out: dict = {tab_set: gr.Tabs(selected=tab) if tab != "chat" else gr.skip(), last_tab: gr.skip()}
+        out[opened] = gr.skip()
         link = by_tab.get(view.tab or "")
         if link is not None:
             updates = widget_updates(link, view)
