@@ -3,11 +3,13 @@
 Layout and wiring only: runs are launched, polled, stopped and listed by `training.runner.TrainRunner`, and
 the training itself happens in a `python -m training.sft` (or `training.grpo`) subprocess; the GRPO settings and
 live views are in `playground.ui.train_grpo`. A `gr.Timer` polls the run's files every
-two seconds, so a reloaded page re-attaches to whatever is training on this machine.
+two seconds, so a reloaded page re-attaches to whatever is training on this machine; a page with nothing new to show
+stops polling until its Train tab is selected again or it launches a run.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -18,7 +20,7 @@ from playground.generation.backend import ModelInfo
 from playground.models.adapters import adapter_label
 from playground.puzzles import families
 from playground.ui.charts import loss_figure
-from playground.ui.state import AppState
+from playground.ui.state import AppState, OnShow
 from playground.ui.train_compare import build_compare_section
 from playground.ui.train_grpo import (
     METHOD_FIELDS,
@@ -195,7 +197,7 @@ def adapter_loaded_message(info: ModelInfo) -> str:
     )
 
 
-def build_train_tab(state: AppState) -> None:
+def build_train_tab(state: AppState) -> OnShow | None:
     """Lay out the Train tab inside the caller's `gr.Tab` and wire its events to a `TrainRunner`."""
     if state.demo_mode:
         gr.Markdown(DEMO_TEXT, elem_id="train-disabled")
@@ -281,6 +283,7 @@ def build_train_tab(state: AppState) -> None:
     watched = gr.State(None)  # the run this page shows when none is active (e.g. the one it just finished)
     shown_plot, runs_sig = gr.State(""), gr.State("")  # what is on screen, to redraw only on change
     shown_adapters = gr.State(None)  # the adapter list on screen: a new one (a run just finished) gets picked
+    shown_view = gr.State("")  # the progress line, log tail and buttons on screen
 
     def on_source(src: str):
         choices = [str(p) for p in find_eval_results(state.runs_dir)]
@@ -317,9 +320,10 @@ def build_train_tab(state: AppState) -> None:
             asked, cfg.name = cfg.name, runner.free_name(cfg.name)  # a taken name gets a free -2, -3, … suffix
             status = runner.launch(cfg)
         except (RunnerError, ValueError) as exc:
-            return f"**Not launched:** {escape_markup(exc)}", gr.skip(), gr.skip()
+            return f"**Not launched:** {escape_markup(exc)}", gr.skip(), gr.skip(), gr.skip()
         renamed = f" (a run named {escape_markup(asked)} already exists)" if cfg.name != asked else ""
-        return f"Launched **{escape_markup(status['name'])}**{renamed}.", status["name"], _new_name()
+        launched = f"Launched **{escape_markup(status['name'])}**{renamed}."
+        return launched, status["name"], _new_name(), gr.Timer(active=True)
 
     def on_stop():
         active = runner.active()
@@ -343,23 +347,31 @@ def build_train_tab(state: AppState) -> None:
         new_adapter = adapters != screen["adapters"]
         grpo = bool(p and p.get("method") == "grpo")
         redraw = plot_key != screen["plot"]
+        html, log_text = progress_html(p), p["log"] if p else ""
+        # a tick that changes nothing on screen sends nothing: an idle page stays idle in the browser too
+        view = json.dumps([html, log_text, grpo, busy])
+        same = view == screen["view"]
+        # an idle page stops polling once a tick changes nothing (selecting the tab or Launch starts it again)
+        idle = same and not (busy or redraw or changed or new_adapter)
         return (
-            progress_html(p),
+            gr.Timer(active=False) if idle else gr.skip(),
+            gr.skip() if same else html,
             loss_figure(rows) if redraw else gr.skip(),
-            gr.update(visible=grpo),
+            gr.skip() if same else gr.update(visible=grpo),
             reward_figure(rows) if grpo and redraw else gr.skip(),
             signal_figure(rows) if grpo and redraw else gr.skip(),
             samples_frame(runner.run_dir(target)) if grpo and redraw else gr.skip(),
-            p["log"] if p else "",
-            gr.update(interactive=not busy),
-            gr.update(interactive=busy),
-            gr.update(interactive=busy),
-            target,
-            plot_key,
+            gr.skip() if same else log_text,
+            gr.skip() if same else gr.update(interactive=not busy),
+            gr.skip() if same else gr.update(interactive=busy),
+            gr.skip() if same else gr.update(interactive=busy),
+            target if target != screen["watched"] else gr.skip(),
+            plot_key if redraw else gr.skip(),
             frame if changed else gr.skip(),
-            sig,
+            sig if changed else gr.skip(),
             gr.update(choices=adapters, value=adapters[0] if adapters else None) if new_adapter else gr.skip(),
-            adapters,
+            adapters if new_adapter else gr.skip(),
+            gr.skip() if same else view,
         )
 
     def on_use(path: str | None, visitor):
@@ -380,11 +392,12 @@ def build_train_tab(state: AppState) -> None:
     check_btn.click(on_check, inputs_kwargs=w, outputs=[data_msg, data_table])
     w["upload"].upload(on_check, inputs_kwargs=w, outputs=[data_msg, data_table])
     mem_btn.click(on_memory, inputs_kwargs=w, outputs=mem_msg)
-    launch_btn.click(on_launch, inputs_kwargs=w, outputs=[msg, watched, w["name"]])
+    launch_btn.click(on_launch, inputs_kwargs=w, outputs=[msg, watched, w["name"], timer])
     log.change(None, None, None, js=FOLLOW_LOG_JS, queue=False, show_progress="hidden")
     stop_btn.click(on_stop, None, msg)
     kill_btn.click(on_kill, None, msg)
     outputs = [
+        timer,
         progress,
         plot,
         live["box"],
@@ -401,9 +414,17 @@ def build_train_tab(state: AppState) -> None:
         runs_sig,
         pick,
         shown_adapters,
+        shown_view,
     ]
-    screen = {"watched": watched, "plot": shown_plot, "runs_sig": runs_sig, "adapters": shown_adapters}
+    screen = {
+        "watched": watched,
+        "plot": shown_plot,
+        "runs_sig": runs_sig,
+        "adapters": shown_adapters,
+        "view": shown_view,
+    }
     timer.tick(on_tick, inputs_kwargs=screen, outputs=outputs, show_progress="hidden")
     use_btn.click(on_use, [pick, state.visitor], [use_msg, state.visitor])
     # the default base follows the model this visitor loads
     state.visitor.change(lambda v: state.visitor_of(v).info.source, state.visitor, w["base_model"], queue=False)
+    return OnShow(lambda: gr.Timer(active=True), [timer])  # a shown tab polls the runs again
