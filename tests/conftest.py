@@ -124,6 +124,28 @@ def app_url(tmp_path_factory, tiny_dir):
 
 
 @pytest.fixture(scope="session")
+def tiny_app_url(launch_app):
+    """The real app as `python app.py` starts on a machine without a GPU: the shipped tiny reasoner."""
+    with launch_app("tiny") as url:
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def _close_the_tests_pages(request):
+    """Close the browser pages a test opened and left open: an open Gradio page keeps its renderer busy and would
+    slow every later test. Pages of module-scoped fixtures (opened before the test) stay."""
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    browser = request.getfixturevalue("browser")
+    before = set(browser.contexts)
+    yield
+    for context in browser.contexts:
+        if context not in before:
+            context.close()
+
+
+@pytest.fixture(scope="session")
 def browser():
     """Debian Chromium driven by Playwright (its own browser download does not work here)."""
     import shutil

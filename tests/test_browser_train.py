@@ -15,7 +15,7 @@ from ui_helpers import set_number
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 RUN = "browser-run"
-STEPS = 240  # long enough on one CPU thread that several 2-second polls see the run move
+STEPS = 120  # long enough that polls every half second see the run move
 
 
 def _plot_points(page) -> int:
