@@ -143,7 +143,7 @@ def test_enter_sends_and_shift_enter_adds_a_line(browser, app_url):
         box.press_sequentially("line two")
         assert box.input_value() == "line one\nline two"
         box.press("Enter")
-        wait_stats(page, "answer tokens")
+        wait_stats(page, "answer token")
         users = page.locator("#chatbot .user-row .message-content").all_inner_texts()
         assert len(users) == 1 and "line one" in users[0] and "line two" in users[0], users
         assert box.input_value() == ""
@@ -158,7 +158,7 @@ def test_budget_zero_shows_no_thought_and_no_budget_reached(browser, app_url):
         set_number(page, "Answer budget", 8)
         page.fill("#chat-input textarea", "answer at once")
         page.click("#send")
-        stats = wait_stats(page, "answer tokens")
+        stats = wait_stats(page, "answer token")
         assert "no thinking" in stats and "budget reached" not in stats, stats
         assert page.locator("#chatbot .thought-group").count() == 0
         assert "budget reached" not in page.locator("#chatbot").inner_text()
@@ -189,7 +189,7 @@ def test_reload_keeps_the_conversation_and_the_tab_regenerate_keeps_versions_exp
         set_number(page, "Answer budget", 8)
         page.fill("#chat-input textarea", "remember me")
         page.click("#send")
-        wait_stats(page, "answer tokens")
+        wait_stats(page, "answer token")
         page.click("#regenerate")  # a second reply; the first stays reachable
         page.locator("#reply-version", has_text="Reply 2 / 2").wait_for(timeout=60_000)
         page.click("#reply-prev")

@@ -66,6 +66,13 @@ def test_inserted_waits_are_marked_and_budget_zero_reads_as_no_thinking():
     assert "no thinking (budget 0)" in line and "budget reached" not in line
 
 
+def test_token_counts_read_as_words():
+    one = stats_line(GenerationStats(thinking_tokens=1, answer_tokens=1), None)
+    assert "· 1 thinking token ·" in one and "· 1 answer token ·" in one
+    many = stats_line(GenerationStats(thinking_tokens=1, answer_tokens=2), 64)
+    assert "· 1 / 64 thinking tokens ·" in many and "· 2 answer tokens ·" in many
+
+
 def test_what_follows_the_loaded_model(engine):
     info = engine.describe()  # the random-weight placeholder: a general model
     assert chat_model.capability_hint(info) == "" and chat_model.default_budgets(info) == (512, 1024)

@@ -114,11 +114,19 @@ def speed_line(first_token_s: float | None, n_tokens: int, elapsed_s: float) -> 
     return f"first token {first_token_s:.1f} s · {rate:,.0f} tokens/s"
 
 
+def token_count(n: int, kind: str, budget: int | None = None) -> str:
+    """'1 answer token', '12 answer tokens', '3 / 64 thinking tokens' (with a budget the noun counts the budget)."""
+    if budget is not None:
+        return f"{n:,} / {budget:,} {kind} tokens"
+    return f"{n:,} {kind} token{'' if n == 1 else 's'}"
+
+
 def stats_line(stats: GenerationStats, think_budget: int | None, first_token_s: float | None = None) -> str:
     """One line of figures shown under the answer. Budget 0 says "no thinking" (nothing was reached)."""
-    budget = f" / {think_budget:,}" if think_budget is not None else ""
-    thinking = "no thinking (budget 0)" if think_budget == 0 else f"{stats.thinking_tokens:,}{budget} thinking tokens"
-    parts = [f"{stats.seconds:.1f} s", thinking, f"{stats.answer_tokens:,} answer tokens"]
+    thinking = (
+        "no thinking (budget 0)" if think_budget == 0 else token_count(stats.thinking_tokens, "thinking", think_budget)
+    )
+    parts = [f"{stats.seconds:.1f} s", thinking, token_count(stats.answer_tokens, "answer")]
     if first_token_s is not None:
         parts.append(f"first token {first_token_s:.1f} s")
     parts.append(f"{stats.tokens_per_s:,.0f} tokens/s")

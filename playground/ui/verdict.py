@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from playground.generation.backend import ModelInfo
+from playground.generation.chat_session import token_count
 from playground.generation.request import GenerationStats
 from playground.puzzles import Verdict
 from playground.ui.widgets import code_markup
@@ -50,12 +51,10 @@ def verdict_html(verdict: Verdict, stats: GenerationStats, think_budget: int | N
     """A coloured verdict box: status and reason, tokens and time, then a small table of the verifier's checks."""
     status = verdict.status if verdict.status in STATUS_ICONS else "wrong"
     background, accent = STATUS_COLOURS[status]
-    budget = f" / {think_budget:,}" if think_budget is not None else ""
     notes = [n for n, on in (("budget reached", stats.budget_reached), ("stopped", stats.stopped)) if on]
-    figures = (
-        f"<b>{stats.seconds:.1f} s</b> · <b>{stats.thinking_tokens:,}</b>{budget} thinking tokens · "
-        f"<b>{stats.answer_tokens:,}</b> answer tokens" + "".join(f" · {n}" for n in notes)
-    )
+    counts = [token_count(stats.thinking_tokens, "thinking", think_budget), token_count(stats.answer_tokens, "answer")]
+    figures = " · ".join([f"<b>{stats.seconds:.1f} s</b>", *(re.sub(r"^([\d,]+)", r"<b>\1</b>", c) for c in counts)])
+    figures += "".join(f" · {n}" for n in notes)
     reason = re.sub(rf"^{status}:\s*", "", verdict.reason, flags=re.IGNORECASE)  # "Wrong — wrong: …" reads badly
     badge = (
         f"<span style='display:inline-flex;align-items:center;justify-content:center;width:1.5em;height:1.5em;"
