@@ -33,7 +33,8 @@ def test_names_and_errors_are_text_in_every_message_that_shows_them():
     an error a visitor chose: rendered, none of it makes an element."""
     from playground.generation.backend import ModelInfo
     from playground.ui.chat_model import banner_markdown
-    from playground.ui.train import adapter_loaded_message, progress_html
+    from playground.ui.train import adapter_loaded_message
+    from playground.ui.train_progress import progress_html
     from playground.ui.verdict import current_model_line
 
     md = MarkdownIt("commonmark")

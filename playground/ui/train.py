@@ -2,9 +2,9 @@
 
 Layout and wiring only: runs are launched, polled, stopped and listed by `training.runner.TrainRunner`, and
 the training itself happens in a `python -m training.sft` (or `training.grpo`) subprocess; the GRPO settings and
-live views are in `playground.ui.train_grpo`. A `gr.Timer` polls the run's files every
-two seconds, so a reloaded page re-attaches to whatever is training on this machine; a page with nothing new to show
-stops polling until its Train tab is selected again or it launches a run.
+live views are in `playground.ui.train_grpo`, the progress line and runs table in `playground.ui.train_progress`.
+A `gr.Timer` polls the run's files every two seconds, so a reloaded page re-attaches to whatever is training on
+this machine; a page with nothing new to show stops polling until its Train tab is selected again or it launches a run.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import time
 from typing import Any
 
 import gradio as gr
-import pandas as pd
 
 from playground.generation.backend import ModelInfo
 from playground.models.adapters import adapter_label
@@ -31,6 +30,7 @@ from playground.ui.train_grpo import (
     samples_frame,
     signal_figure,
 )
+from playground.ui.train_progress import RUN_COLUMNS, progress_html, runs_frame
 from playground.ui.widgets import code_markup, escape_markup
 from training.data import find_eval_results
 from training.grpo_compare import is_full_model
@@ -81,58 +81,6 @@ def _puzzle_choices() -> tuple[list[tuple[str, str]], list[int]]:
     """(title, name) of every puzzle family, and every level any family has."""
     fams = families()
     return [(f.title, n) for n, f in fams.items()], sorted({lv for fam in fams.values() for lv in fam.levels})
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    seconds = int(seconds)
-    return (
-        f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
-        if seconds >= 3600
-        else f"{seconds // 60}m {seconds % 60:02d}s"
-    )
-
-
-def progress_html(p: dict[str, Any] | None) -> str:
-    """A progress bar with step/total, ETA, tokens/s and memory for one run's `TrainRunner.progress`."""
-    if not p:
-        return "<p>No run yet. Launch one on the left; its progress appears here.</p>"
-    step, total = p.get("step") or 0, p.get("total_steps") or 0
-    mem = (
-        f"GPU {p['gpu_mem_gb']:.1f} GB"
-        if p.get("gpu_mem_gb")
-        else (f"RAM {p['rss_gb']:.2f} GB" if p.get("rss_gb") else "–")
-    )
-    state = p.get("state") or "?"
-    if state in ("running", "queued", "stopping") and p.get("phase") and not step:
-        state += f" ({p['phase']})"
-    if p.get("stopped"):
-        state += " (stopped early)"
-    parts = [
-        f"<b>{escape_markup(p['name'])}</b> · {state}",
-        f"step {step}/{total or '?'}",
-        f"ETA {_duration(p.get('eta_s'))}" if p.get("state") in ("running", "stopping") else "",
-        f"reward {p['reward']:.3f}" if p.get("reward") is not None else "",
-        f"loss {p['loss']:.4f}" if p.get("loss") is not None and p.get("reward") is None else "",
-        f"{p['tokens_per_s']:,.0f} tokens/s" if p.get("tokens_per_s") else "",
-        mem,
-    ]
-    out = f"<progress value='{step}' max='{max(total, 1)}' style='width:100%'></progress>"
-    out += "<p>" + " · ".join(x for x in parts if x) + "</p>"
-    if p.get("examples"):
-        dropped = f" ({p['dropped']} more dropped: longer than max sequence length)" if p.get("dropped") else ""
-        out += f"<p>{p['examples']} training examples{dropped}</p>"
-    if p.get("error"):
-        out += f"<p style='color:#c00'><b>Error:</b> {escape_markup(p['error'])}</p>"
-    if p.get("adapter_dir"):
-        out += f"<p>Adapter: {code_markup(p['adapter_dir'])}</p>"
-    return out
-
-
-def _runs_frame(runner: TrainRunner) -> pd.DataFrame:
-    cols = ["name", "state", "base", "steps", "final_loss", "tokens_per_s", "minutes", "adapter", "error"]
-    return pd.DataFrame(runner.list_runs(), columns=cols)
 
 
 def config_from_widgets(values: dict[str, Any]) -> SFTConfig:
@@ -273,7 +221,9 @@ def build_train_tab(state: AppState) -> OnShow | None:
                 elem_id="train-log",
             )
     gr.Markdown("### Runs")
-    runs_table = gr.Dataframe(_runs_frame(runner), interactive=False, wrap=True, elem_id="train-runs")
+    runs_table = gr.Dataframe(
+        runs_frame(runner).rename(columns=RUN_COLUMNS), interactive=False, wrap=True, elem_id="train-runs"
+    )
     with gr.Row():
         pick = gr.Dropdown([], label="Adapter", scale=3, allow_custom_value=True, elem_id="train-adapter")
         use_btn = gr.Button("Use this adapter", scale=1, elem_id="train-use")
@@ -340,7 +290,7 @@ def build_train_tab(state: AppState) -> OnShow | None:
         p = runner.progress(target) if target else None
         rows = p["metrics"] if p else []
         busy = active is not None
-        frame = _runs_frame(runner)
+        frame = runs_frame(runner)
         sig, plot_key = frame.to_json(), f"{target}:{len(rows)}"
         changed = sig != screen["runs_sig"]
         adapters = [a for a in frame["adapter"] if a]
@@ -367,7 +317,7 @@ def build_train_tab(state: AppState) -> OnShow | None:
             gr.skip() if same else gr.update(interactive=busy),
             target if target != screen["watched"] else gr.skip(),
             plot_key if redraw else gr.skip(),
-            frame if changed else gr.skip(),
+            frame.rename(columns=RUN_COLUMNS) if changed else gr.skip(),
             sig if changed else gr.skip(),
             gr.update(choices=adapters, value=adapters[0] if adapters else None) if new_adapter else gr.skip(),
             adapters if new_adapter else gr.skip(),
