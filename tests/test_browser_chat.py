@@ -131,6 +131,29 @@ def test_typing_while_a_reply_streams_keeps_the_draft_and_send_keeps_it(browser,
         page.close()
 
 
+def test_an_example_sent_during_a_reply_is_refused_and_leaves_no_second_version(browser, app_url):
+    page = open_chat(browser, app_url)
+    try:
+        page.get_by_text("s1 extend (“Wait”)", exact=True).click()  # a reply that streams until Stop
+        set_number(page, "Thinking budget", 8192)
+        set_number(page, "Minimum thinking", 4000)
+        page.fill("#chat-input textarea", "first question")
+        page.click("#send")
+        wait_stats(page, "Thinking…")
+        examples = page.locator(".gallery button, button.gallery-item, .examples button")
+        examples.first.click()  # an example fills the box
+        page.click("#send")  # refused: the reply is still streaming
+        toast(page, "A reply is still being generated")
+        page.wait_for_timeout(1_000)  # the refused event's follow-up steps run meanwhile
+        page.click("#stop")
+        assert "stopped" in wait_stats(page, "thinking tokens")
+        page.wait_for_timeout(1_000)
+        assert not page.locator("#reply-versions").is_visible(), page.locator("#reply-version").inner_text()
+        assert page.locator("#chatbot .pending").count() == 0  # no frozen, still-spinning copy of the reply
+    finally:
+        page.close()
+
+
 def test_enter_sends_and_shift_enter_adds_a_line(browser, app_url):
     page = open_chat(browser, app_url)
     try:

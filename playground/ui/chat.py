@@ -322,7 +322,7 @@ def build_chat_tab(state: AppState) -> OnShow:
             **queued,
             trigger_mode="multiple",
             show_progress_on=[chatbot],  # never over the input: it stays usable while the reply streams
-        ).then(**save).then(**nav.record(chatbot))
+        ).then(**save).then(**nav.record(chatbot, state.is_busy))
     regenerate.click(
         on_regenerate,
         inputs_kwargs=settings,
@@ -331,11 +331,11 @@ def build_chat_tab(state: AppState) -> OnShow:
         **queued,
         trigger_mode="multiple",
         show_progress_on=[chatbot],
-    ).then(**save).then(**nav.record(chatbot))
+    ).then(**save).then(**nav.record(chatbot, state.is_busy))
     # queued (so its toasts reach the page) but never waiting in line behind a reply
     stop.click(on_stop, [chatbot], [chatbot, stats], api_name="stop", concurrency_limit=None, trigger_mode="multiple")
     clear.click(lambda: ([], "", ""), None, [chatbot, message, stats], api_name=False, queue=False).then(**save).then(
-        **nav.record(chatbot)
+        **nav.record(chatbot, state.is_busy)
     )
     nav.wire(chatbot, save)
     effort.input(

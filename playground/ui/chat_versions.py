@@ -6,6 +6,7 @@ question starts a new list; Regenerate adds to it; the arrows swap the reply sho
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,10 +71,17 @@ class VersionNav:
         text = nav_label(versions)
         return versions, gr.Row(visible=bool(text)), text
 
-    def record(self, chatbot: gr.Chatbot) -> dict[str, Any]:
-        """A `.then(**nav.record(chatbot))` step: record the finished reply and update the row."""
+    def record(self, chatbot: gr.Chatbot, busy: Callable[[str], bool]) -> dict[str, Any]:
+        """A `.then(**nav.record(chatbot, busy))` step: record the finished reply and update the row. Nothing is
+        recorded while `busy(session)`: a Send refused during a reply ends its own event while the reply streams."""
+
+        def record(history: list[Message], versions: dict[str, Any] | None, request: gr.Request):
+            if busy(request.session_hash or "api"):
+                return gr.skip(), gr.skip(), gr.skip()
+            return self._show(record_version(history, versions))
+
         return {
-            "fn": lambda history, versions: self._show(record_version(history, versions)),
+            "fn": record,
             "inputs": [chatbot, self.versions],
             "outputs": [self.versions, self.row, self.label],
             "api_name": False,
