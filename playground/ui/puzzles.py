@@ -291,6 +291,7 @@ def build_puzzles_tab(state: AppState) -> OnShow:
         after={"fn": show, "inputs_kwargs": puzzle, "outputs": views},  # the puzzle the link names
         later=("seed",),  # its change event shows a puzzle: only once the link's level is in place
     )
+    run.click(None, js=SCROLL_TO_PANELS, api_name=False, queue=False)  # first: it runs before the race is sent
     run.click(
         on_race,
         inputs_kwargs=race_inputs,
@@ -299,7 +300,6 @@ def build_puzzles_tab(state: AppState) -> OnShow:
         concurrency_limit=RACE_CONCURRENCY,  # the rest wait in line, their position shown
         concurrency_id="race",
     )
-    run.click(None, js=SCROLL_TO_PANELS, api_name=False, queue=False)
     stop.click(on_stop, None, None, api_name="stop_race", concurrency_limit=None)  # queued: its toast reaches the page
 
     def on_pair(**values):
