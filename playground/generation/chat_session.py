@@ -114,11 +114,16 @@ def speed_line(first_token_s: float | None, n_tokens: int, elapsed_s: float) -> 
     return f"first token {first_token_s:.1f} s · {rate:,.0f} tokens/s"
 
 
-def token_count(n: int, kind: str, budget: int | None = None) -> str:
-    """'1 answer token', '12 answer tokens', '3 / 64 thinking tokens' (with a budget the noun counts the budget)."""
-    if budget is not None:
-        return f"{n:,} / {budget:,} {kind} tokens"
-    return f"{n:,} {kind} token{'' if n == 1 else 's'}"
+def counted(n: int, noun: str) -> str:
+    """'1 puzzle', '2 puzzles', '1,024 tokens' (nouns that take an s)."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def token_count(n: int, kind: str = "", budget: int | None = None) -> str:
+    """'1 answer token', '12 answer tokens', '3 / 64 thinking tokens' (with a budget the noun counts the budget),
+    '1 token'."""
+    noun = f"{kind} token" if kind else "token"
+    return f"{n:,} / {budget:,} {noun}s" if budget is not None else counted(n, noun)
 
 
 def stats_line(stats: GenerationStats, think_budget: int | None, first_token_s: float | None = None) -> str:

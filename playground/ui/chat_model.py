@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from playground.generation.backend import ModelInfo
+from playground.generation.chat_session import token_count
 from playground.models.loading import existing_path
 from playground.models.presets import (
     EMBEDDED_NAMES,
@@ -124,7 +125,7 @@ def effort_of(info: ModelInfo | None, budget: float, maximum: int = THINK_MAX) -
 def budget_note(value: float, maximum: int) -> str:
     """The live reading beside a budget slider: '= unlimited' at the stop `maximum` (an uncapped slider's last
     stop), else '= N tokens'."""
-    return "= unlimited" if int(value) >= maximum else f"= {int(value):,} tokens"
+    return "= unlimited" if int(value) >= maximum else f"= {token_count(int(value))}"
 
 
 @lru_cache(maxsize=64)

@@ -15,6 +15,7 @@ import gradio as gr
 
 from playground.evaluation.run import EvalConfig, EvalResult, Evaluation, summary_frame
 from playground.generation.budgets import budget_label, parse_budgets, slider_budget
+from playground.generation.chat_session import counted
 from playground.puzzles import families, get_family
 from playground.ui import charts
 from playground.ui.limits import EVAL_CONCURRENCY, FULL, Limits
@@ -201,7 +202,8 @@ def build_evaluate_tab(state: AppState) -> OnShow:
         info = engine.describe()
         name = escape_markup(info.name if info else "?")
         head = f"**{name}** on {config.family} level {', '.join(map(str, config.levels))}: "
-        head += f"{config.puzzles} puzzles × {config.samples} samples × {len(config.budgets)} budgets"
+        sizes = ((config.puzzles, "puzzle"), (config.samples, "sample"), (len(config.budgets), "budget"))
+        head += " × ".join(counted(n, noun) for n, noun in sizes)
         progress(0, desc="starting")
         yield head + " — starting…", summary_frame([], compact=True), gr.skip(), gr.skip(), gr.skip(), None
         for message in ev.steps():

@@ -222,7 +222,11 @@ def build_train_tab(state: AppState) -> OnShow | None:
             )
     gr.Markdown("### Runs")
     runs_table = gr.Dataframe(
-        runs_frame(runner).rename(columns=RUN_COLUMNS), interactive=False, wrap=True, elem_id="train-runs"
+        runs_frame(runner).rename(columns=RUN_COLUMNS),
+        interactive=False,
+        wrap=False,  # one line per run and whole words in the headers; the table scrolls sideways on a phone
+        max_chars=60,  # a long path or error is cut in the cell (the adapter picker below has the whole path)
+        elem_id="train-runs",
     )
     with gr.Row():
         pick = gr.Dropdown([], label="Adapter", scale=3, allow_custom_value=True, elem_id="train-adapter")
