@@ -130,8 +130,18 @@ def build_app(state: AppState) -> gr.Blocks:
     return demo
 
 
+def skip_absent_matplotlib() -> None:
+    """Gradio imports matplotlib around every event it runs; without matplotlib installed, each of those imports
+    searches the whole module path again. Recording its absence once makes them fail at once."""
+    import importlib.util
+
+    if "matplotlib" not in sys.modules and importlib.util.find_spec("matplotlib") is None:
+        sys.modules["matplotlib"] = None  # `import matplotlib` now raises ImportError without a search
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    skip_absent_matplotlib()
     if args.offline:
         os.environ["HF_HUB_OFFLINE"] = "1"  # before huggingface_hub is imported: no retries at all
     import gradio as gr

@@ -19,6 +19,7 @@ from playground.generation.engine import Engine
 from playground.generation.pool import AllowList, ModelCache, VisitorPool, model_key
 from playground.generation.request import GenerationRequest, ThinkingDelta
 from playground.models.loading import ModelLoadError, load_model
+from playground.ui.chat_settings import STREAM_INTERVAL_S, STREAM_UPDATES_PER_S, stream_interval
 from playground.ui.limits import DEMO
 from playground.ui.state import AppState
 from tests.ui_helpers import CHAT_SETTINGS, open_tab, race_model
@@ -156,6 +157,22 @@ def test_a_stop_while_waiting_in_line_stops_the_request_when_it_starts(engine):
     state.end("s")
     assert state.begin("s", made_while_busy) is None
     assert state.begin("other", made_while_busy) is not None  # other sessions are not affected
+
+
+def test_replies_streaming_at_once_share_the_page_updates(engine):
+    state = AppState(engine=engine)
+    history = [{"role": "user", "content": "Which is larger, 9.11 or 9.9?"}]
+    alone = stream_interval(history, state.generating())
+    sessions = [f"visitor-{i}" for i in range(8)]
+    for session in sessions:
+        assert state.begin(session) is not None
+    assert state.generating() == 8
+    crowded = stream_interval(history, state.generating())
+    assert alone == STREAM_INTERVAL_S and crowded > alone
+    assert 8 / crowded <= STREAM_UPDATES_PER_S  # the server's update rate stays bounded whatever the crowd
+    for session in sessions:
+        state.end(session)
+    assert state.generating() == 0 and stream_interval(history, state.generating()) == alone
 
 
 def test_demo_limits_cap_budgets_and_evaluations():

@@ -183,15 +183,16 @@ def build_chat_tab(state: AppState) -> OnShow:
             reloading = state.cache.peek(visitor_now.key) is None
             pending = f"Loading {escape_markup(visitor_now.name)} again…" if reloading else "Waiting for the model…"
             yield history, pending
-            last = 0.0
+            last, interval = 0.0, 0.0
             with state.backend(visitor_now) as engine:
                 for update in stream_turn(engine, history, req, stop_event):
                     for note in update.notices:
                         gr.Info(escape_markup(note))
                     if update.done is not None:
                         yield render_answer(update.history), update.stats
-                    elif update.notices or time.monotonic() - last >= stream_interval(update.history):
+                    elif update.notices or time.monotonic() - last >= interval:
                         last = time.monotonic()
+                        interval = stream_interval(update.history, state.generating())
                         yield update.history, update.stats
         except (ValueError, RuntimeError) as err:
             gr.Warning(escape_markup(err))

@@ -179,6 +179,11 @@ class AppState:
         with self._guard:
             return session in self._busy
 
+    def generating(self) -> int:
+        """How many sessions are generating now (their streamed updates share the server's CPU)."""
+        with self._guard:
+            return len(self._busy)
+
     def end(self, session: str) -> None:
         with self._guard:
             self._busy.discard(session)
