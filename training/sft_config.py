@@ -94,7 +94,7 @@ SMALL_MODEL_DEFAULTS = {
 # its ability, a run that fits a CPU session.
 SMALL_MODEL_GRPO = {
     "finetune": "full",
-    "learning_rate": 5e-5,
+    "learning_rate": 1e-4,  # moves a few-million-parameter policy within one run; much higher rates destabilize it
     "num_examples": 2048,
     "max_steps": 400,
     "max_minutes": 40.0,
