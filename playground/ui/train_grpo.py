@@ -23,7 +23,6 @@ TERMS = ("correct", "format", "length", "repetition")
 # the fields whose default depends on the method (the GRPO group's own fields are filled by `grpo_widgets`)
 METHOD_FIELDS = (
     "puzzle_families",
-    "puzzle_levels",
     "num_examples",
     "learning_rate",
     "max_steps",
@@ -88,11 +87,7 @@ def grpo_widgets(defaults: Any) -> tuple[gr.Group, dict[str, Any]]:
             w["reward_repetition"] = num("reward_repetition", "Repetition")
     with gr.Row():  # both methods: an SFT run fully fine-tunes a small model with `full`, e.g. before GRPO
         w["finetune"] = gr.Dropdown(
-            list(FINETUNE),
-            value=lambda: defaults().finetune,
-            label="Fine-tuning",
-            info=help_["finetune"],
-            elem_id="train-finetune",
+            list(FINETUNE), value="auto", label="Fine-tuning", info=help_["finetune"], elem_id="train-finetune"
         )
         w["max_minutes"] = num("max_minutes", "Time limit (minutes)", minimum=0)
     return box, w
