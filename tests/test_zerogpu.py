@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import pickle
 import subprocess
 import sys
@@ -111,7 +112,11 @@ def test_a_stream_is_one_gpu_call_with_its_duration_and_the_same_reply(fresh_eng
     assert engine.zerogpu is True
     got = list(engine.stream(request()))
     assert gpu.calls == [("stream_on_gpu", stream_seconds(request()))]
-    strip = lambda events: [(type(e).__name__, getattr(e, "text", None)) for e in events]
+    # the same events and text; how text splits into deltas depends on how fast the reader drains the streamer
+    strip = lambda events: [  # noqa: E731
+        (kind, "".join(getattr(e, "text", "") or "" for e in group))
+        for kind, group in itertools.groupby(events, key=lambda e: type(e).__name__)
+    ]
     assert strip(got) == strip(expected)
     assert got[-1].stats.answer == expected[-1].stats.answer and got[-1].stats.thinking_tokens <= 12
     stats = engine.generate(request(think_budget=8))  # generate streams too: one more call, its own duration
